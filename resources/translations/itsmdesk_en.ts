@@ -685,50 +685,59 @@
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="46"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="48"/>
+        <source>PostgreSQL dumps (*.dump);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="49"/>
         <source>Back up the database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="54"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57"/>
         <source>Backing up…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="60"/>
         <source>Backup written to {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="62"/>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="67"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="65"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="70"/>
         <source>Restore from backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="63"/>
-        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="68"/>
-        <source>Replace the database {db} with the backup {file}?
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="72"/>
+        <source>Replace the database
+{db}
+with the backup
+{file}?
 
 The current database is saved beside it first. Other itsmdesk windows and commands using it must be closed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="79"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="47"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="66"/>
+        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="83"/>
         <source>Restoring…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="89"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="93"/>
         <source>Restored from {file}; the previous database was saved as {saved}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="91"/>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="95"/>
         <source>Restored from {file}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -2319,376 +2328,376 @@ The current database is saved beside it first. Other itsmdesk windows and comman
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="194"/>
         <source>new (draft)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="234"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="430"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="236"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="440"/>
         <source>(no team)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="244"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="246"/>
         <source>Downtime window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="250"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="252"/>
         <source>Service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="258"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="260"/>
         <source>&amp;Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="261"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="264"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="266"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="276"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="278"/>
         <source>Downtime</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="284"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="286"/>
         <source>&amp;Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="285"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="287"/>
         <source>&amp;Description</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="265"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="267"/>
         <source>People</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="127"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="129"/>
         <source>Reschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="133"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="135"/>
         <source>The downtime window moves by the same amount.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="136"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="138"/>
         <source>Planned &amp;start</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="137"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="139"/>
         <source>Planned &amp;end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="155"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="157"/>
         <source>Change the risk of an approved change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="156"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="158"/>
         <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="198"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="200"/>
         <source>Reason for the next step (kept in the history)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="210"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="212"/>
         <source>Histor&amp;y</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="239"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="241"/>
         <source>Re&amp;schedule…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="241"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="243"/>
         <source>Move the planned window; the downtime window moves with it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="265"/>
         <source>Type</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="271"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="273"/>
         <source>Planned window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="291"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="293"/>
         <source>Key in the old tool</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="292"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="294"/>
         <source>Raised</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="293"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="295"/>
         <source>Requested end</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="294"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296"/>
         <source>CAB approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="300"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302"/>
         <source>Imported</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="315"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="325"/>
         <source>&amp;Implementation plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="316"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="326"/>
         <source>&amp;Backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="317"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="327"/>
         <source>Te&amp;st plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="323"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="333"/>
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="340"/>
         <source>CI name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="332"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="342"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="334"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="344"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360"/>
         <source>Factor</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360"/>
         <source>Points</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360"/>
         <source>Weight</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="351"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="361"/>
         <source>Why</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="362"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="575"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="372"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="585"/>
         <source>Assess risk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="366"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="376"/>
         <source>Override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="369"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="379"/>
         <source>(computed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="442"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="452"/>
         <source>needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="443"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="453"/>
         <source>not needed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="520"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="530"/>
         <source>approved with this risk: a new level sends it back for approval</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="528"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="538"/>
         <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="163"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="373"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="165"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="383"/>
         <source>Reason (required)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="374"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="384"/>
         <source>Apply override</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="380"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="390"/>
         <source>Conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="390"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="400"/>
         <source>(not reviewed)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="397"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="407"/>
         <source>Record review</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="403"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="413"/>
         <source>Outcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="404"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="414"/>
         <source>Lessons</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="405"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="415"/>
         <source>Incidents caused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="566"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="576"/>
         <source>The review follows implementation.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="570"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="580"/>
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="573"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="583"/>
         <source>Re-assess risk…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="649"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="659"/>
         <source>No CI named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="717"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="727"/>
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="723"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="733"/>
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="727"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="737"/>
         <source>Risk assessed: {level} (score {score}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="733"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="743"/>
         <source>Choose the review&apos;s outcome first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
         <source>Details</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="206"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208"/>
         <source>Plans</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209"/>
         <source>Affected CIs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="208"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210"/>
         <source>Risk and conflicts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="209"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="211"/>
         <source>Review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="190"/>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="578"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="192"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="588"/>
         <source>New change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="453"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="463"/>
         <source>Status: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="462"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="472"/>
         <source>Requester: %s · Implementer: %s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="494"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="504"/>
         <source>No conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="512"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="522"/>
         <source>Risk not assessed yet.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="514"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="524"/>
         <source>Risk: %s (score %s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="517"/>
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="527"/>
         <source>overridden from %s: %s</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3297,7 +3306,7 @@ The current database is saved beside it first. Other itsmdesk windows and comman
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="267"/>
-        <location filename="../../itsmdesk/commands/sync.py" line="166"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="200"/>
         <source>(none)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -3914,7 +3923,7 @@ The current database is saved beside it first. Other itsmdesk windows and comman
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="100"/>
-        <location filename="../../itsmdesk/commands/sync.py" line="131"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="165"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -4845,152 +4854,189 @@ The current database is saved beside it first. Other itsmdesk windows and comman
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="27"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="37"/>
         <source>whether the database is a replica, of which hub, and when it last synced</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="32"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="42"/>
         <source>values the hub did not take because it had changed the same field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="34"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="44"/>
         <source>include the conflicts decided already</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="39"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="49"/>
         <source>decide a conflict: keep the hub&apos;s value or take the replica&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="41"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="51"/>
         <source>the conflict&apos;s number, as &apos;replica conflicts&apos; lists it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="43"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="53"/>
         <source>hub: keep the value the hub kept; replica: set the replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="47"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="57"/>
         <source>send this replica&apos;s changes to the hub and fetch the hub&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="49"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="33"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="59"/>
         <source>the hub (default: the one the replica was made from)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="52"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="24"/>
+        <source>only the site&apos;s part: teams=NAME,NAME and/or site=CODE (its teams&apos; CIs, tickets, problems, changes and releases, and all reference data)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="30"/>
+        <source>copy the replica&apos;s part of the hub again (when the hub&apos;s history no longer reaches back to the last sync); unsent changes are kept</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="62"/>
         <source>print one JSON line per step (phase, done, total) and a last one with the summary (for the desktop app)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="57"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="67"/>
         <source>on a replica with no link: write its unsent changes to a file to carry to the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="63"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="73"/>
         <source>at the hub: apply a site&apos;s carried file and write the answer; on the replica: apply the hub&apos;s answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="67"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="77"/>
         <source>at the hub: where to write the answer to carry back (default: FILE with &apos;.answer&apos; added)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="88"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="99"/>
         <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="92"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="104"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="126"/>
+        <source>scope: {scope}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="105"/>
         <source>references made on it are numbered in the site&apos;s block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="108"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="121"/>
         <source>{db} is not a replica</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="111"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="124"/>
         <source>replica of {hub} for site {site}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="114"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="127"/>
+        <source>scope: the whole hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="129"/>
         <source>last synced: {when} UTC</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="116"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="131"/>
         <source>never synced yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="117"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="132"/>
         <source>local journal rows waiting to be sent: {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="123"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="150"/>
+        <source>fetched {rows} rows from the hub again; {again} unsent journal rows applied again on top; current to hub journal id {checkpoint}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="157"/>
         <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="145"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="179"/>
         <source>kept the hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="146"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="180"/>
         <source>took the replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="147"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="181"/>
         <source>decided: {what} ({who}, {at} UTC)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="173"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="207"/>
         <source>decide one with: itsmdesk replica decide ID --take hub|replica</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="264"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="298"/>
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="269"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="303"/>
+        <source>the hub no longer keeps its history back to this replica&apos;s last sync: the replica&apos;s part was fetched again from the hub (unsent changes kept)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="307"/>
+        <source>scope: {skipped} hub change(s) outside it not applied; {fetched} row(s) of records entering it fetched whole</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="311"/>
         <source>{n} conflict(s): the hub&apos;s value stays, yours is kept for a person to decide:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="285"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="327"/>
         <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="303"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="345"/>
         <source>{path} brings nothing new: this replica has it already</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="306"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="348"/>
         <source>the hub&apos;s answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="317"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="359"/>
         <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -5158,158 +5204,158 @@ Criticality: {crit}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="64"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74"/>
         <source>(the record deleted)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="83"/>
         <source>the record, as the hub has it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="84"/>
         <source>delete the record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="77"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="113"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="123"/>
         <source>Show decided</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="117"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127"/>
         <source>Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="118"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="128"/>
         <source>Read the conflicts again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="122"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132"/>
         <source>Sync with hub…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
         <source>Hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
         <source>Replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
         <source>Who and when</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="156"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="164"/>
         <source>Hub&apos;s value (kept)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="157"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165"/>
         <source>Replica&apos;s value (not taken)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="173"/>
         <source>Keep hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="176"/>
         <source>Take replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="172"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180"/>
         <source>Open record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="250"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="260"/>
         <source>{n}{more} open conflict(s) to decide</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="251"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="261"/>
         <source>No open conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="271"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="281"/>
         <source>Select a conflict to see both values.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="277"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="287"/>
         <source>{record} · {field} · {reason}
 Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="282"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="292"/>
         <source>kept the hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="283"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293"/>
         <source>took the replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="284"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="294"/>
         <source>Decided: {what} ({who}, {when})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="303"/>
         <source>The hub deleted what the replica changed: only the hub&apos;s side can be kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="305"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315"/>
         <source>Conflict on {record} decided</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="325"/>
         <source>Deciding a conflict</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="358"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="368"/>
         <source>&amp;Sync with hub…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7143,7 +7189,7 @@ Made at {site} by {who}, {when}</source>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="192"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="755"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7293,12 +7339,17 @@ Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="800"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514"/>
+        <source>opened</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="802"/>
         <source>Link child ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="801"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="803"/>
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7411,86 +7462,86 @@ Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="539"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541"/>
         <source>SLA paused</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="543"/>
         <source>SLA met</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="543"/>
         <source>SLA breached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="547"/>
         <source>Breached {t}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="547"/>
         <source>At risk: {t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="546"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="548"/>
         <source>{t} left</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="573"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="575"/>
         <source>Announced for this CI/service: </source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="732"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="734"/>
         <source>Resolve child tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="733"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="735"/>
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="739"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741"/>
         <source>{n} child tickets resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="747"/>
         <source>To another team (functional)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="747"/>
         <source>To the team lead (hierarchical)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="748"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="755"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="759"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="763"/>
         <source>Escalate</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="748"/>
         <source>How?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757"/>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="759"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="763"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="775"/>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="777"/>
         <source>{n} people notified</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7857,113 +7908,113 @@ Made at {site} by {who}, {when}</source>
 <context>
     <name>MailPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="69"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="70"/>
         <source>Incident</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="69"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="70"/>
         <source>Make an incident of the selected mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="72"/>
         <source>Request</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="71"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="72"/>
         <source>Make a service request of the selected mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="74"/>
         <source>Discard</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="73"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="74"/>
         <source>Discard the selected mail (no ticket)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="75"/>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="184"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="76"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="192"/>
         <source>Fetch</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="75"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="76"/>
         <source>Fetch new mail from the mailbox now</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="115"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="118"/>
         <source>(no subject)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="128"/>
-        <source>No mail is waiting.</source>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="133"/>
+        <source>No mail is waiting. Mail that no rule turns into a ticket shows here, to make an incident or a request of, or to discard. Fetch takes in new mail now; .eml files can be dropped on this list.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="153"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="161"/>
         <source>{ref} made from the mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="174"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="182"/>
         <source>Stopping after this batch…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="177"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="185"/>
         <source>Stop</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="178"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="186"/>
         <source>Fetching mail…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="189"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="197"/>
         <source>No mailbox is set up (Tools &gt; Mail settings).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="192"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="200"/>
         <source>{n} new mails taken in</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="212"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="220"/>
         <source>{n} mails taken in, {d} already there</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="222"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="230"/>
         <source>Import mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="222"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="230"/>
         <source>Mail (*.eml *.msg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="272"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="280"/>
         <source>Fetch &amp;mail</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="273"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="281"/>
         <source>&amp;Import mail files…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="274"/>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="282"/>
         <source>Mail &amp;settings…</source>
         <translation type="unfinished"></translation>
     </message>
@@ -7999,118 +8050,118 @@ Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="47"/>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="177"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="50"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="195"/>
         <source>Mail settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="54"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="57"/>
         <source>usual port</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="69"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="72"/>
         <source>leave mail in the folder, flagged as done</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="72"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="75"/>
         <source>the system&apos;s certificates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="76"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="79"/>
         <source> min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="77"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="80"/>
         <source>only on demand</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="78"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="81"/>
         <source>Test connection</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="85"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88"/>
         <source>Server</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="86"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89"/>
         <source>Port</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="87"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90"/>
         <source>Security</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="91"/>
         <source>Login</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="92"/>
         <source>Password</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="93"/>
         <source>Folder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="91"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="94"/>
         <source>Move done mail to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="92"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="95"/>
         <source>CA certificate file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="93"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="96"/>
         <source>Fetch every</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="104"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="107"/>
         <source>Incoming mail (IMAP)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="108"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="111"/>
         <source>Outgoing mail (SMTP)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="138"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="141"/>
         <source>kept in the keyring (type to change)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="140"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="143"/>
         <source>this computer has no keyring: set ITSMDESK_MAIL_PASSWORD</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="154"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="172"/>
         <source>Connecting…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="158"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="176"/>
         <source>Connected: {n} mails in the folder.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="177"/>
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="195"/>
         <source>The settings were saved, but this computer has no keyring to keep the password: set ITSMDESK_MAIL_PASSWORD where mail is fetched.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8118,27 +8169,27 @@ Made at {site} by {who}, {when}</source>
 <context>
     <name>MailThread</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="27"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="28"/>
         <source>To be sent to {who}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="28"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="29"/>
         <source>Not sent to {who}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41"/>
         <source>From</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41"/>
         <source>Date</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41"/>
         <source>Subject</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8148,7 +8199,7 @@ Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="26"/>
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="27"/>
         <source>Sent to {who}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -8327,47 +8378,52 @@ Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="524"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="525"/>
         <source>🔔 {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="525"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="526"/>
+        <source>{n} unread</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="528"/>
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="562"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="565"/>
         <source>Signed in: {name} ▾</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="574"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="577"/>
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="581"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="584"/>
         <source>Welcome</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="595"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="598"/>
         <source>No form for {kind} yet</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="659"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="662"/>
         <source>Not closed: a record could not be saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="675"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="678"/>
         <source>Unsaved changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="676"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="679"/>
         <source>These records have unsaved changes:
 {names}
 
@@ -8375,17 +8431,17 @@ Save them before closing?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="690"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="693"/>
         <source>Saving before closing…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="753"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="756"/>
         <source>About itsmdesk</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="754"/>
+        <location filename="../../itsmdesk/views/main_window.py" line="757"/>
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
@@ -9638,12 +9694,12 @@ IT Service Support on {db}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="169"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="170"/>
         <source>At most the newest %1 incidents per CI or service are compared; at most %2 groups are shown, the biggest first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/problems/panel.py" line="173"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="174"/>
         <source>%n CI(s) or service(s) had more: their older incidents (%1) were not compared.</source>
         <translation type="unfinished">
             <numerusform></numerusform>
@@ -9651,7 +9707,7 @@ IT Service Support on {db}</source>
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="177"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="178"/>
         <source>Showing %1 of %2 groups.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -12407,23 +12463,28 @@ Local journal rows waiting to be sent: {n}</source>
 <context>
     <name>SubscribersWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="42"/>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="43"/>
         <source>name or e-mail address</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="50"/>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51"/>
         <source>Add</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51"/>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="52"/>
         <source>Remove selected</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="61"/>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="62"/>
         <source>These people get the service&apos;s outage announcements by mail, with a calendar invitation of the window.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="81"/>
+        <source>Nobody gets this service&apos;s announcements by mail yet: type a name or an address below, then Add.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -12970,1677 +13031,1692 @@ Local journal rows waiting to be sent: {n}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="50"/>
-        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
+        <source>A scope is written teams=NAME,NAME and/or site=CODE (parts joined by &apos;;&apos;), not &apos;{text}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="51"/>
-        <source>A site code is 2 to 8 letters or digits (for example OSL), not &apos;{code}&apos;.</source>
+        <source>A shared database is a PostgreSQL database (postgresql://...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="52"/>
-        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
+        <source>A site code is 2 to 8 letters or digits (for example OSL), not &apos;{code}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="53"/>
-        <source>A ticket cannot be its own parent</source>
+        <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="54"/>
-        <source>A work log note needs some text</source>
+        <source>A ticket cannot be its own parent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="55"/>
-        <source>A {role} may not move a change from {source} to {target}</source>
+        <source>A work log note needs some text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="56"/>
-        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
+        <source>A {role} may not move a change from {source} to {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="57"/>
-        <source>An action needs a text</source>
+        <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="58"/>
-        <source>An announcement cannot end before it starts</source>
+        <source>An action needs a text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="59"/>
-        <source>An announcement needs a title</source>
+        <source>An announcement cannot end before it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="60"/>
-        <source>An in-memory database cannot be backed up</source>
+        <source>An announcement needs a title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="61"/>
-        <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
+        <source>An in-memory database cannot be backed up</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="62"/>
-        <source>Another {kind} record already has external key {key}; nothing was saved</source>
+        <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="63"/>
-        <source>Another {kind} record already has this external key; nothing was saved</source>
+        <source>Another {kind} record already has external key {key}; nothing was saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="64"/>
-        <source>Answer {m} of step {n} is longer than {max} characters</source>
+        <source>Another {kind} record already has this external key; nothing was saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="65"/>
-        <source>Answer {m} of step {n} needs a label</source>
+        <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="66"/>
-        <source>Approve</source>
+        <source>Answer {m} of step {n} needs a label</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="67"/>
-        <source>Approve (pre-approved)</source>
+        <source>Approve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="68"/>
-        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
+        <source>Approve (pre-approved)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="69"/>
-        <source>Assess</source>
+        <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="70"/>
-        <source>Assignee</source>
+        <source>Assess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="71"/>
-        <source>Attribute {attr} is required for class {cls}</source>
+        <source>Assignee</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="72"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
+        <source>Attribute {attr} is required for class {cls}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="73"/>
-        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not a valid {type}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="74"/>
-        <source>Availability is computed by ci or service, not {by}</source>
+        <source>Attribute {attr}: &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="75"/>
-        <source>Backed out</source>
+        <source>Availability is computed by ci or service, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="76"/>
+        <source>Backed out</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="77"/>
         <source>Backup to {path} failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78"/>
+        <location filename="_service_messages.py" line="79"/>
         <source>Bad database URL &apos;{url}&apos;: a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80"/>
+        <location filename="_service_messages.py" line="81"/>
         <source>Bad database URL &apos;{url}&apos;: the file name holds a NUL character</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81"/>
+        <location filename="_service_messages.py" line="82"/>
         <source>Bad database URL &apos;{url}&apos;: write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82"/>
+        <location filename="_service_messages.py" line="83"/>
         <source>Bad database URL &apos;{url}&apos;: write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83"/>
+        <location filename="_service_messages.py" line="84"/>
         <source>Bad database URL &apos;{url}&apos;: write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84"/>
+        <location filename="_service_messages.py" line="85"/>
         <source>Bad port in database URL &apos;{url}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86"/>
+        <location filename="_service_messages.py" line="87"/>
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87"/>
+        <location filename="_service_messages.py" line="88"/>
         <source>CAB member</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88"/>
+        <location filename="_service_messages.py" line="89"/>
         <source>CI</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89"/>
+        <location filename="_service_messages.py" line="90"/>
         <source>CMDB owner</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90"/>
+        <location filename="_service_messages.py" line="91"/>
         <source>Caller</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91"/>
+        <location filename="_service_messages.py" line="92"/>
         <source>Cannot create the folder {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92"/>
+        <location filename="_service_messages.py" line="93"/>
         <source>Cannot create {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93"/>
+        <location filename="_service_messages.py" line="94"/>
         <source>Cannot import {kind} with a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94"/>
+        <location filename="_service_messages.py" line="95"/>
         <source>Cannot read mapping {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95"/>
+        <location filename="_service_messages.py" line="96"/>
         <source>Cannot read the rules from {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96"/>
+        <location filename="_service_messages.py" line="97"/>
         <source>Cannot read {path}: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97"/>
+        <location filename="_service_messages.py" line="98"/>
         <source>Cannot read {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98"/>
+        <location filename="_service_messages.py" line="99"/>
         <source>Cannot restore over {path}: {reason}; nothing was replaced</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99"/>
+        <location filename="_service_messages.py" line="100"/>
         <source>Cannot sort a queue by {field}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100"/>
+        <location filename="_service_messages.py" line="101"/>
         <source>Cannot sort a queue by {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101"/>
+        <location filename="_service_messages.py" line="102"/>
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102"/>
+        <location filename="_service_messages.py" line="103"/>
         <source>Cannot use {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103"/>
+        <location filename="_service_messages.py" line="104"/>
         <source>Cannot write the database file {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104"/>
+        <location filename="_service_messages.py" line="105"/>
         <source>Cannot write the database file {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105"/>
+        <location filename="_service_messages.py" line="106"/>
         <source>Category</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106"/>
+        <location filename="_service_messages.py" line="107"/>
         <source>Channel</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107"/>
+        <location filename="_service_messages.py" line="108"/>
         <source>Checking a shared database needs the superuser&apos;s connection (the one setup-shared used): {login} sees only the rows its roles show</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108"/>
+        <location filename="_service_messages.py" line="109"/>
         <source>Class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109"/>
+        <location filename="_service_messages.py" line="110"/>
         <source>Close</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110"/>
+        <location filename="_service_messages.py" line="111"/>
         <source>Connection security must be one of {choices}, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111"/>
+        <location filename="_service_messages.py" line="112"/>
         <source>Decision &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112"/>
+        <location filename="_service_messages.py" line="113"/>
         <source>Defer / reassess</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113"/>
+        <location filename="_service_messages.py" line="114"/>
         <source>Describe the solution to resolve</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114"/>
+        <location filename="_service_messages.py" line="115"/>
         <source>Due</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115"/>
+        <location filename="_service_messages.py" line="116"/>
         <source>Export format must be text or html, not {fmt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116"/>
+        <location filename="_service_messages.py" line="117"/>
         <source>Failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117"/>
+        <location filename="_service_messages.py" line="118"/>
         <source>Fetch mail every 0 to 1440 minutes (0: only on demand), not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118"/>
+        <location filename="_service_messages.py" line="119"/>
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119"/>
+        <location filename="_service_messages.py" line="120"/>
         <source>Folding an event log needs the column with each row&apos;s time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120"/>
+        <location filename="_service_messages.py" line="121"/>
         <source>Folding an event log needs the key column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121"/>
+        <location filename="_service_messages.py" line="122"/>
         <source>Group by &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122"/>
+        <location filename="_service_messages.py" line="123"/>
         <source>Impact</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123"/>
+        <location filename="_service_messages.py" line="124"/>
         <source>Implemented</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124"/>
+        <location filename="_service_messages.py" line="125"/>
         <source>Import cancelled; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125"/>
+        <location filename="_service_messages.py" line="126"/>
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126"/>
+        <location filename="_service_messages.py" line="127"/>
         <source>Kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127"/>
+        <location filename="_service_messages.py" line="128"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128"/>
+        <location filename="_service_messages.py" line="129"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129"/>
+        <location filename="_service_messages.py" line="130"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130"/>
+        <location filename="_service_messages.py" line="131"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131"/>
+        <location filename="_service_messages.py" line="132"/>
         <source>Line 1: column(s) {missing} named in the mapping are not in the file&apos;s header ({count} columns: {shown}).{hint}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132"/>
+        <location filename="_service_messages.py" line="133"/>
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = &quot;{guess}&quot; or &quot;auto&quot; in the mapping&apos;s [source]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133"/>
+        <location filename="_service_messages.py" line="134"/>
         <source>Mail rule {number} is not a rule (match, value, kind...)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134"/>
+        <location filename="_service_messages.py" line="135"/>
         <source>Mail rule {number} needs a value to match</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135"/>
+        <location filename="_service_messages.py" line="136"/>
         <source>Mail rule {number}: a mail becomes an incident or a request, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136"/>
+        <location filename="_service_messages.py" line="137"/>
         <source>Mail rule {number}: match by one of {choices}, not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137"/>
+        <location filename="_service_messages.py" line="138"/>
         <source>Mail rule: there is no team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138"/>
+        <location filename="_service_messages.py" line="139"/>
         <source>Mail rule: there is no {kind} category {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139"/>
+        <location filename="_service_messages.py" line="140"/>
         <source>Map at least one column to a field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140"/>
+        <location filename="_service_messages.py" line="141"/>
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141"/>
+        <location filename="_service_messages.py" line="142"/>
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144"/>
+        <location filename="_service_messages.py" line="145"/>
         <source>Mapping {path}: [fields] {field}: an event log ([events] fold = true) cannot fill it; import the links from a file with one row per record and linked row</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145"/>
+        <location filename="_service_messages.py" line="146"/>
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150"/>
+        <location filename="_service_messages.py" line="151"/>
         <source>Mapping {path}: importing {kind} needs key = &quot;COLUMN&quot;: the source&apos;s id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151"/>
+        <location filename="_service_messages.py" line="152"/>
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152"/>
+        <location filename="_service_messages.py" line="153"/>
         <source>Mapping {path}: {where}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153"/>
+        <location filename="_service_messages.py" line="154"/>
         <source>Meeting status &apos;{value}&apos; is not one of: planned, held, cancelled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154"/>
+        <location filename="_service_messages.py" line="155"/>
         <source>Name the folder mail is taken from (usually INBOX)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155"/>
+        <location filename="_service_messages.py" line="156"/>
         <source>No CAB action {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156"/>
+        <location filename="_service_messages.py" line="157"/>
         <source>No CAB meeting {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157"/>
+        <location filename="_service_messages.py" line="158"/>
         <source>No CI is named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158"/>
+        <location filename="_service_messages.py" line="159"/>
         <source>No CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159"/>
+        <location filename="_service_messages.py" line="160"/>
         <source>No IMAP mailbox is set up: fill in the mail settings first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160"/>
+        <location filename="_service_messages.py" line="161"/>
         <source>No SMTP server is set: set {key} first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161"/>
+        <location filename="_service_messages.py" line="162"/>
         <source>No account with login {login}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162"/>
+        <location filename="_service_messages.py" line="163"/>
         <source>No announcement with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163"/>
+        <location filename="_service_messages.py" line="164"/>
         <source>No baseline named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164"/>
+        <location filename="_service_messages.py" line="165"/>
         <source>No business calendar {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165"/>
+        <location filename="_service_messages.py" line="166"/>
         <source>No business service named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166"/>
+        <location filename="_service_messages.py" line="167"/>
         <source>No category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167"/>
+        <location filename="_service_messages.py" line="168"/>
         <source>No change with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168"/>
+        <location filename="_service_messages.py" line="169"/>
         <source>No change {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169"/>
+        <location filename="_service_messages.py" line="170"/>
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170"/>
+        <location filename="_service_messages.py" line="171"/>
         <source>No incident or request {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171"/>
+        <location filename="_service_messages.py" line="172"/>
         <source>No incident {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172"/>
+        <location filename="_service_messages.py" line="173"/>
         <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173"/>
+        <location filename="_service_messages.py" line="174"/>
         <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174"/>
+        <location filename="_service_messages.py" line="175"/>
         <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175"/>
+        <location filename="_service_messages.py" line="176"/>
         <source>No password is known for the mailbox {user}: enter it in the mail settings (it is kept in the keyring)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176"/>
+        <location filename="_service_messages.py" line="177"/>
         <source>No person with the login, e-mail address or name {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177"/>
+        <location filename="_service_messages.py" line="178"/>
         <source>No problem or known error with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178"/>
+        <location filename="_service_messages.py" line="179"/>
         <source>No problem {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179"/>
+        <location filename="_service_messages.py" line="180"/>
         <source>No release with reference &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180"/>
+        <location filename="_service_messages.py" line="181"/>
         <source>No site with code {code}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181"/>
+        <location filename="_service_messages.py" line="182"/>
         <source>No site with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182"/>
+        <location filename="_service_messages.py" line="183"/>
         <source>No step &apos;{step}&apos; in this release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183"/>
+        <location filename="_service_messages.py" line="184"/>
         <source>No such file: {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184"/>
+        <location filename="_service_messages.py" line="185"/>
         <source>No team {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185"/>
+        <location filename="_service_messages.py" line="186"/>
         <source>No {kind} with id {id}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186"/>
+        <location filename="_service_messages.py" line="187"/>
         <source>No {kind} {ref}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187"/>
+        <location filename="_service_messages.py" line="188"/>
         <source>Nobody named {name} is in the directory</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188"/>
+        <location filename="_service_messages.py" line="189"/>
         <source>Nothing has the reference or name &apos;{ref}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189"/>
+        <location filename="_service_messages.py" line="190"/>
         <source>Only its owner may change the private saved queue {name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190"/>
+        <location filename="_service_messages.py" line="191"/>
         <source>Opened</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191"/>
+        <location filename="_service_messages.py" line="192"/>
         <source>Other people were changing the same records at the same moment and the database could not put this change in order ({reason}); nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192"/>
+        <location filename="_service_messages.py" line="193"/>
         <source>Overriding the risk needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193"/>
+        <location filename="_service_messages.py" line="194"/>
         <source>PIR outcome &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194"/>
+        <location filename="_service_messages.py" line="195"/>
         <source>Page size &apos;{value}&apos; is not one of: A4, Letter</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195"/>
+        <location filename="_service_messages.py" line="196"/>
         <source>Pick at least one value for the filter on {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196"/>
+        <location filename="_service_messages.py" line="197"/>
         <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197"/>
+        <location filename="_service_messages.py" line="198"/>
         <source>Priority</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198"/>
+        <location filename="_service_messages.py" line="199"/>
         <source>Propagation &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199"/>
+        <location filename="_service_messages.py" line="200"/>
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200"/>
+        <location filename="_service_messages.py" line="201"/>
         <source>Record the root cause before marking it known</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201"/>
+        <location filename="_service_messages.py" line="202"/>
         <source>Recording &apos;{decision}&apos; for {ref} against the votes (which say &apos;{outcome}&apos;) needs a reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202"/>
+        <location filename="_service_messages.py" line="203"/>
         <source>Reference</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203"/>
+        <location filename="_service_messages.py" line="204"/>
         <source>Reject</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204"/>
+        <location filename="_service_messages.py" line="205"/>
         <source>Relation type &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205"/>
+        <location filename="_service_messages.py" line="206"/>
         <source>Resolved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206"/>
+        <location filename="_service_messages.py" line="207"/>
         <source>Return to requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207"/>
+        <location filename="_service_messages.py" line="208"/>
         <source>Rework</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208"/>
+        <location filename="_service_messages.py" line="209"/>
         <source>Risk level &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209"/>
+        <location filename="_service_messages.py" line="210"/>
         <source>SLA</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210"/>
+        <location filename="_service_messages.py" line="211"/>
         <source>SLA targets must be positive minutes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211"/>
+        <location filename="_service_messages.py" line="212"/>
         <source>SLA: {n} more tickets like these</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212"/>
+        <location filename="_service_messages.py" line="213"/>
         <source>SLA: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213"/>
+        <location filename="_service_messages.py" line="214"/>
         <source>SQLite error on {path}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214"/>
+        <location filename="_service_messages.py" line="215"/>
         <source>Say why the ticket goes to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215"/>
+        <location filename="_service_messages.py" line="216"/>
         <source>Say why the ticket is escalated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216"/>
+        <location filename="_service_messages.py" line="217"/>
         <source>Say why the ticket is pending</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217"/>
+        <location filename="_service_messages.py" line="218"/>
         <source>Schedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218"/>
+        <location filename="_service_messages.py" line="219"/>
         <source>Select the incidents to link first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219"/>
+        <location filename="_service_messages.py" line="220"/>
         <source>Select the tickets to change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220"/>
+        <location filename="_service_messages.py" line="221"/>
         <source>Send to CAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221"/>
+        <location filename="_service_messages.py" line="222"/>
         <source>Send to ECAB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222"/>
+        <location filename="_service_messages.py" line="223"/>
         <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223"/>
+        <location filename="_service_messages.py" line="224"/>
         <source>Show at least one column</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224"/>
+        <location filename="_service_messages.py" line="225"/>
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225"/>
+        <location filename="_service_messages.py" line="226"/>
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226"/>
+        <location filename="_service_messages.py" line="227"/>
         <source>Start implementing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227"/>
+        <location filename="_service_messages.py" line="228"/>
         <source>Start review (PIR)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228"/>
+        <location filename="_service_messages.py" line="229"/>
         <source>Status</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229"/>
+        <location filename="_service_messages.py" line="230"/>
         <source>Status &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230"/>
+        <location filename="_service_messages.py" line="231"/>
         <source>Step &apos;{name}&apos; cannot depend on itself</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231"/>
+        <location filename="_service_messages.py" line="232"/>
         <source>Step &apos;{name}&apos; cannot move from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232"/>
+        <location filename="_service_messages.py" line="233"/>
         <source>Step &apos;{name}&apos; waits for: {steps}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233"/>
+        <location filename="_service_messages.py" line="234"/>
         <source>Step {n} is not a question with answers</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234"/>
+        <location filename="_service_messages.py" line="235"/>
         <source>Step {n} needs a question</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235"/>
+        <location filename="_service_messages.py" line="236"/>
         <source>Step {n} needs at least one answer</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236"/>
+        <location filename="_service_messages.py" line="237"/>
         <source>Step {n}: there is no team {team} to route to</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237"/>
+        <location filename="_service_messages.py" line="238"/>
         <source>Steps of different releases cannot depend on each other</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238"/>
+        <location filename="_service_messages.py" line="239"/>
         <source>Submit</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239"/>
+        <location filename="_service_messages.py" line="240"/>
         <source>Take &apos;hub&apos; or &apos;replica&apos;, not &apos;{take}&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240"/>
+        <location filename="_service_messages.py" line="241"/>
         <source>Team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241"/>
+        <location filename="_service_messages.py" line="242"/>
         <source>Template {name} is not active</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243"/>
+        <location filename="_service_messages.py" line="244"/>
         <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244"/>
+        <location filename="_service_messages.py" line="245"/>
         <source>The SMTP server {server} did not accept the test: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245"/>
+        <location filename="_service_messages.py" line="246"/>
         <source>The business calendar has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246"/>
+        <location filename="_service_messages.py" line="247"/>
         <source>The business calendar {name} has no working hours</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247"/>
+        <location filename="_service_messages.py" line="248"/>
         <source>The conflict on {record} ({field}) was decided already, by {who} at {when} UTC.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248"/>
+        <location filename="_service_messages.py" line="249"/>
         <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249"/>
+        <location filename="_service_messages.py" line="250"/>
         <source>The database cannot be reached ({reason}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250"/>
+        <location filename="_service_messages.py" line="251"/>
         <source>The database file {path} is busy: another connection of this program has been writing since {since}; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251"/>
+        <location filename="_service_messages.py" line="252"/>
         <source>The database file {path} is busy: another program is writing to it ({reason}); nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252"/>
+        <location filename="_service_messages.py" line="253"/>
         <source>The database file {path} is busy: process {pid} ({program} by {user} on {host}) has been writing since {since}; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253"/>
+        <location filename="_service_messages.py" line="254"/>
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254"/>
+        <location filename="_service_messages.py" line="255"/>
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255"/>
+        <location filename="_service_messages.py" line="256"/>
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256"/>
+        <location filename="_service_messages.py" line="257"/>
         <source>The file is empty (no header line)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258"/>
+        <location filename="_service_messages.py" line="259"/>
         <source>The filter on {name} needs a value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259"/>
+        <location filename="_service_messages.py" line="260"/>
         <source>The filters cannot be counted: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260"/>
+        <location filename="_service_messages.py" line="261"/>
         <source>The first account must be an administrator&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261"/>
+        <location filename="_service_messages.py" line="262"/>
         <source>The folder {folder} does not exist; nothing was written.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262"/>
+        <location filename="_service_messages.py" line="263"/>
         <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263"/>
+        <location filename="_service_messages.py" line="264"/>
         <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264"/>
+        <location filename="_service_messages.py" line="265"/>
         <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265"/>
+        <location filename="_service_messages.py" line="266"/>
         <source>The login {login} is not a person of this database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266"/>
+        <location filename="_service_messages.py" line="267"/>
         <source>The mail server {host}:{port} could not be used: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267"/>
+        <location filename="_service_messages.py" line="268"/>
         <source>The mailbox has no folder {folder}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268"/>
+        <location filename="_service_messages.py" line="269"/>
         <source>The old password is wrong.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269"/>
+        <location filename="_service_messages.py" line="270"/>
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270"/>
+        <location filename="_service_messages.py" line="271"/>
         <source>The period must start before it ends ({start} is not before {end}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271"/>
+        <location filename="_service_messages.py" line="272"/>
         <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272"/>
+        <location filename="_service_messages.py" line="273"/>
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273"/>
+        <location filename="_service_messages.py" line="274"/>
         <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274"/>
+        <location filename="_service_messages.py" line="275"/>
         <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275"/>
+        <location filename="_service_messages.py" line="276"/>
         <source>The report period must end after it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276"/>
+        <location filename="_service_messages.py" line="277"/>
         <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277"/>
+        <location filename="_service_messages.py" line="278"/>
         <source>The rules file must hold a JSON list of rules</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278"/>
+        <location filename="_service_messages.py" line="279"/>
         <source>The server name {value} contains spaces</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279"/>
+        <location filename="_service_messages.py" line="280"/>
         <source>The setting {key} is {value}; use a port number such as 587</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280"/>
+        <location filename="_service_messages.py" line="281"/>
         <source>The setting {key} is {value}; use starttls, ssl or none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281"/>
+        <location filename="_service_messages.py" line="282"/>
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282"/>
+        <location filename="_service_messages.py" line="283"/>
         <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283"/>
+        <location filename="_service_messages.py" line="284"/>
         <source>The two passwords differ</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284"/>
+        <location filename="_service_messages.py" line="285"/>
         <source>The window is still reading from the database; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285"/>
+        <location filename="_service_messages.py" line="286"/>
         <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286"/>
+        <location filename="_service_messages.py" line="287"/>
         <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287"/>
+        <location filename="_service_messages.py" line="288"/>
         <source>There is no database at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288"/>
+        <location filename="_service_messages.py" line="289"/>
         <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289"/>
-        <source>There is no sync conflict {id} in this database; list them with &apos;itsmdesk replica conflicts&apos;.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>There is no sync file at {path}.</source>
+        <source>There is no site with the code &apos;{code}&apos; on the hub.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
+        <source>There is no sync conflict {id} in this database; list them with &apos;itsmdesk replica conflicts&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>This database has accounts already: an administrator adds people.</source>
+        <source>There is no sync file at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
+        <source>There is no team named &apos;{name}&apos; on the hub; the scope names teams by their exact name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>This database is a replica, not the hub: import a site&apos;s bundle at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
+        <source>This database has accounts already: an administrator adds people.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
+        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
+        <source>This database is a replica, not the hub: import a site&apos;s bundle at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
+        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
+        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
+        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>This replica was made from another database than {hub}; nothing was sent.</source>
+        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>Title</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>Unknown audience {audience}: use everyone or it_staff</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>Unknown change status {status}; the statuses are {known}.</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown change status {status}; the statuses are {known}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>Unknown role(s): {roles} (roles: {known})</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>Unknown weekday in {text}</source>
+        <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>Unschedule</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>Updated</source>
+        <source>Unknown weekday in {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>Urgency</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="323"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="324"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="325"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="326"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="327"/>
-        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="328"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="329"/>
-        <source>Working hours {span} overlap {other}</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="330"/>
-        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
+        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="331"/>
-        <source>Wrong login or password.</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="332"/>
+        <source>Working hours {span} overlap {other}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="333"/>
-        <source>You cannot deactivate your own account</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="353"/>
-        <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="354"/>
-        <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="355"/>
-        <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="386"/>
-        <source>no external key: the cell is {value}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="421"/>
-        <source>the hub</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="422"/>
-        <source>the key is longer than {max} characters ({length})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="423"/>
-        <source>the replica</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="424"/>
-        <source>the same as line {first}: imported once</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="443"/>
-        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="452"/>
-        <source>{label} must be at most {max}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="457"/>
-        <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="458"/>
-        <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="459"/>
-        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="460"/>
-        <source>{name} is not a business service; people subscribe to business services</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="461"/>
-        <source>{name} is not a mail file (.eml or .msg)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="462"/>
-        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="463"/>
-        <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="466"/>
-        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="472"/>
-        <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="475"/>
-        <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="476"/>
-        <source>{path} carries the hub&apos;s changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="477"/>
-        <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="478"/>
-        <source>{path} holds a batch of site {other} inside site {site}&apos;s bundle; nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="481"/>
-        <source>{path} is a site&apos;s bundle for the hub, not the hub&apos;s answer: import it at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="482"/>
-        <source>{path} is damaged (SQLite&apos;s integrity check: {detail}); nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="483"/>
-        <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="486"/>
-        <source>{path} is not a file; nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="487"/>
-        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="488"/>
-        <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="490"/>
-        <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="492"/>
-        <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="493"/>
-        <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="494"/>
-        <source>{path} is not signed by site {site}&apos;s key (made elsewhere, or changed on the way); nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="496"/>
-        <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="497"/>
-        <source>{path} is the database itself; give a backup file</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="498"/>
-        <source>{path} is the hub&apos;s answer for a site, not a site&apos;s bundle: import it on the site&apos;s replica. Nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="499"/>
-        <source>{path} is the hub&apos;s answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="500"/>
-        <source>{path} is the name of an unfinished backup&apos;s temporary file; give another name</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="501"/>
-        <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="502"/>
-        <source>{path} was made by a replica of another database; nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="503"/>
-        <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="510"/>
-        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="511"/>
-        <source>{path}, line {line}: bad CSV ({reason})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="523"/>
-        <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="526"/>
-        <source>{record} already has external key {key}; nothing was saved</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="528"/>
-        <source>{record} has no field {field} any more; keep the hub&apos;s value.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="529"/>
-        <source>{record} is no longer there (deleted since the conflict), so the replica&apos;s value cannot be taken; keep the hub&apos;s.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="531"/>
-        <source>{record}: the hub deleted what the replica changed, so only the hub&apos;s side can be kept.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="532"/>
-        <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub&apos;s.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="556"/>
-        <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="557"/>
-        <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="558"/>
-        <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="559"/>
-        <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="564"/>
-        <source>{value} is already held by {record}: two records cannot share {fields}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="565"/>
-        <source>{value} is also given on line {first}: two records cannot share {fields}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="567"/>
-        <source>{value} is not a finite number</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="572"/>
-        <source>{value} is not on the scale {low} to {high}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="573"/>
-        <source>{value} is too large: a whole number here is between {min} and {max}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="575"/>
-        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="576"/>
-        <source>{where} is not an itsmdesk database.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="577"/>
-        <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="_service_messages.py" line="578"/>
-        <source>{who} may not {what}: that needs the role {role_name}.</source>
+        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="334"/>
+        <source>Wrong login or password.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="336"/>
+        <source>You cannot deactivate your own account</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="356"/>
+        <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="357"/>
+        <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="358"/>
+        <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="389"/>
+        <source>no external key: the cell is {value}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="424"/>
+        <source>the hub</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="425"/>
+        <source>the key is longer than {max} characters ({length})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="426"/>
+        <source>the replica</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="427"/>
+        <source>the same as line {first}: imported once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="446"/>
+        <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="455"/>
+        <source>{label} must be at most {max}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="460"/>
+        <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="461"/>
+        <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="462"/>
+        <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="463"/>
+        <source>{name} is not a business service; people subscribe to business services</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="464"/>
+        <source>{name} is not a mail file (.eml or .msg)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="465"/>
+        <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="466"/>
+        <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="469"/>
+        <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="475"/>
+        <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="478"/>
+        <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="479"/>
+        <source>{path} carries the hub&apos;s changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="480"/>
+        <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="481"/>
+        <source>{path} holds a batch of site {other} inside site {site}&apos;s bundle; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="484"/>
+        <source>{path} is a site&apos;s bundle for the hub, not the hub&apos;s answer: import it at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="485"/>
+        <source>{path} is damaged (SQLite&apos;s integrity check: {detail}); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="486"/>
+        <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="489"/>
+        <source>{path} is not a file; nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="490"/>
+        <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="491"/>
+        <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="493"/>
+        <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="495"/>
+        <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="496"/>
+        <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="497"/>
+        <source>{path} is not signed by site {site}&apos;s key (made elsewhere, or changed on the way); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="499"/>
+        <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="500"/>
+        <source>{path} is the database itself; give a backup file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="501"/>
+        <source>{path} is the hub&apos;s answer for a site, not a site&apos;s bundle: import it on the site&apos;s replica. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="502"/>
+        <source>{path} is the hub&apos;s answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="503"/>
+        <source>{path} is the name of an unfinished backup&apos;s temporary file; give another name</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="504"/>
+        <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="505"/>
+        <source>{path} was made by a replica of another database; nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="506"/>
+        <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="513"/>
+        <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="514"/>
+        <source>{path}, line {line}: bad CSV ({reason})</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="526"/>
+        <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="529"/>
+        <source>{record} already has external key {key}; nothing was saved</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="531"/>
+        <source>{record} has no field {field} any more; keep the hub&apos;s value.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="532"/>
+        <source>{record} is no longer there (deleted since the conflict), so the replica&apos;s value cannot be taken; keep the hub&apos;s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="534"/>
+        <source>{record}: the hub deleted what the replica changed, so only the hub&apos;s side can be kept.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="535"/>
+        <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub&apos;s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="559"/>
+        <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="560"/>
+        <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="561"/>
+        <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="562"/>
+        <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="567"/>
+        <source>{value} is already held by {record}: two records cannot share {fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="568"/>
+        <source>{value} is also given on line {first}: two records cannot share {fields}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="570"/>
+        <source>{value} is not a finite number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="575"/>
+        <source>{value} is not on the scale {low} to {high}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="576"/>
+        <source>{value} is too large: a whole number here is between {min} and {max}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="578"/>
+        <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="579"/>
+        <source>{where} is not an itsmdesk database.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="580"/>
+        <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="581"/>
+        <source>{who} may not {what}: that needs the role {role_name}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="337"/>
         <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
@@ -14655,972 +14731,972 @@ Local journal rows waiting to be sent: {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77"/>
+        <location filename="_service_messages.py" line="78"/>
         <source>Bad database URL &apos;{url}&apos; ({reason}): write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79"/>
+        <location filename="_service_messages.py" line="80"/>
         <source>Bad database URL &apos;{url}&apos;: it holds a NUL character</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85"/>
+        <location filename="_service_messages.py" line="86"/>
         <source>Bad template {text}: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142"/>
+        <location filename="_service_messages.py" line="143"/>
         <source>Mapping {path} nests lists or tables too deeply to be a mapping</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143"/>
+        <location filename="_service_messages.py" line="144"/>
         <source>Mapping {path}, line {line}: not UTF-8 text (byte {byte}); save the mapping as UTF-8</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146"/>
+        <location filename="_service_messages.py" line="147"/>
         <source>Mapping {path}: [fields] {name}: create only applies to a link to another record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147"/>
+        <location filename="_service_messages.py" line="148"/>
         <source>Mapping {path}: [fields] {name}: create.{key} = {value} is not a {model} {key}; allowed: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148"/>
+        <location filename="_service_messages.py" line="149"/>
         <source>Mapping {path}: [fields] {name}: create.{key} is not a field of {model} (fields: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149"/>
+        <location filename="_service_messages.py" line="150"/>
         <source>Mapping {path}: [fields] {name}: create.{key} must be text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242"/>
+        <location filename="_service_messages.py" line="243"/>
         <source>Text holding a NUL character (code 0) cannot be stored or searched; nothing was saved. Remove the character and try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257"/>
+        <location filename="_service_messages.py" line="258"/>
         <source>The file {path} cannot be used: {reason}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="332"/>
+        <location filename="_service_messages.py" line="335"/>
         <source>Years {first}-{last} cannot be expanded: give at most {most} years between {low} and {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335"/>
+        <location filename="_service_messages.py" line="338"/>
         <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="336"/>
+        <location filename="_service_messages.py" line="339"/>
         <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337"/>
+        <location filename="_service_messages.py" line="340"/>
         <source>a duration</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338"/>
+        <location filename="_service_messages.py" line="341"/>
         <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339"/>
+        <location filename="_service_messages.py" line="342"/>
         <source>a period</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340"/>
+        <location filename="_service_messages.py" line="343"/>
         <source>a time of day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341"/>
+        <location filename="_service_messages.py" line="344"/>
         <source>a value of another kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342"/>
+        <location filename="_service_messages.py" line="345"/>
         <source>administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343"/>
+        <location filename="_service_messages.py" line="346"/>
         <source>agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344"/>
+        <location filename="_service_messages.py" line="347"/>
         <source>approve or reject a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345"/>
+        <location filename="_service_messages.py" line="348"/>
         <source>cannot create {kind} {value}: its {field} may hold at most {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346"/>
+        <location filename="_service_messages.py" line="349"/>
         <source>change categories, SLA targets and calendars</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347"/>
+        <location filename="_service_messages.py" line="350"/>
         <source>change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348"/>
+        <location filename="_service_messages.py" line="351"/>
         <source>change organisation settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349"/>
+        <location filename="_service_messages.py" line="352"/>
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350"/>
+        <location filename="_service_messages.py" line="353"/>
         <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351"/>
+        <location filename="_service_messages.py" line="354"/>
         <source>close a problem or publish a known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352"/>
+        <location filename="_service_messages.py" line="355"/>
         <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356"/>
+        <location filename="_service_messages.py" line="359"/>
         <source>decide against the CAB&apos;s votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357"/>
+        <location filename="_service_messages.py" line="360"/>
         <source>edit a private saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358"/>
+        <location filename="_service_messages.py" line="361"/>
         <source>edit a shared saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359"/>
+        <location filename="_service_messages.py" line="362"/>
         <source>edit change windows and templates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360"/>
+        <location filename="_service_messages.py" line="363"/>
         <source>edit configuration items and their relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361"/>
+        <location filename="_service_messages.py" line="364"/>
         <source>edit organisations, sites and teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362"/>
+        <location filename="_service_messages.py" line="365"/>
         <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363"/>
+        <location filename="_service_messages.py" line="366"/>
         <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364"/>
+        <location filename="_service_messages.py" line="367"/>
         <source>external key longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365"/>
+        <location filename="_service_messages.py" line="368"/>
         <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366"/>
+        <location filename="_service_messages.py" line="369"/>
         <source>implement a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367"/>
+        <location filename="_service_messages.py" line="370"/>
         <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368"/>
+        <location filename="_service_messages.py" line="371"/>
         <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369"/>
+        <location filename="_service_messages.py" line="372"/>
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370"/>
+        <location filename="_service_messages.py" line="373"/>
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371"/>
+        <location filename="_service_messages.py" line="374"/>
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372"/>
+        <location filename="_service_messages.py" line="375"/>
         <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373"/>
+        <location filename="_service_messages.py" line="376"/>
         <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374"/>
+        <location filename="_service_messages.py" line="377"/>
         <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375"/>
+        <location filename="_service_messages.py" line="378"/>
         <source>manage people, their roles and passwords</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376"/>
+        <location filename="_service_messages.py" line="379"/>
         <source>manage releases, their plans and waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377"/>
+        <location filename="_service_messages.py" line="380"/>
         <source>move a change through its lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378"/>
+        <location filename="_service_messages.py" line="381"/>
         <source>move a ticket to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379"/>
+        <location filename="_service_messages.py" line="382"/>
         <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380"/>
+        <location filename="_service_messages.py" line="383"/>
         <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381"/>
+        <location filename="_service_messages.py" line="384"/>
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382"/>
+        <location filename="_service_messages.py" line="385"/>
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383"/>
+        <location filename="_service_messages.py" line="386"/>
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384"/>
+        <location filename="_service_messages.py" line="387"/>
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385"/>
+        <location filename="_service_messages.py" line="388"/>
         <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387"/>
+        <location filename="_service_messages.py" line="390"/>
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388"/>
+        <location filename="_service_messages.py" line="391"/>
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389"/>
+        <location filename="_service_messages.py" line="392"/>
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390"/>
+        <location filename="_service_messages.py" line="393"/>
         <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391"/>
+        <location filename="_service_messages.py" line="394"/>
         <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392"/>
+        <location filename="_service_messages.py" line="395"/>
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393"/>
+        <location filename="_service_messages.py" line="396"/>
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394"/>
+        <location filename="_service_messages.py" line="397"/>
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395"/>
+        <location filename="_service_messages.py" line="398"/>
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396"/>
+        <location filename="_service_messages.py" line="399"/>
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397"/>
+        <location filename="_service_messages.py" line="400"/>
         <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398"/>
+        <location filename="_service_messages.py" line="401"/>
         <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399"/>
+        <location filename="_service_messages.py" line="402"/>
         <source>problem manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400"/>
+        <location filename="_service_messages.py" line="403"/>
         <source>publish service announcements</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401"/>
+        <location filename="_service_messages.py" line="404"/>
         <source>raise a ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402"/>
+        <location filename="_service_messages.py" line="405"/>
         <source>raise and edit a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403"/>
+        <location filename="_service_messages.py" line="406"/>
         <source>read and write private notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404"/>
+        <location filename="_service_messages.py" line="407"/>
         <source>record a CAB decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405"/>
+        <location filename="_service_messages.py" line="408"/>
         <source>record another member&apos;s vote</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406"/>
+        <location filename="_service_messages.py" line="409"/>
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407"/>
+        <location filename="_service_messages.py" line="410"/>
         <source>release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408"/>
+        <location filename="_service_messages.py" line="411"/>
         <source>requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409"/>
+        <location filename="_service_messages.py" line="412"/>
         <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410"/>
+        <location filename="_service_messages.py" line="413"/>
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411"/>
+        <location filename="_service_messages.py" line="414"/>
         <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412"/>
+        <location filename="_service_messages.py" line="415"/>
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413"/>
+        <location filename="_service_messages.py" line="416"/>
         <source>schedule a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414"/>
+        <location filename="_service_messages.py" line="417"/>
         <source>see other people&apos;s tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415"/>
+        <location filename="_service_messages.py" line="418"/>
         <source>see this ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416"/>
+        <location filename="_service_messages.py" line="419"/>
         <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417"/>
+        <location filename="_service_messages.py" line="420"/>
         <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418"/>
+        <location filename="_service_messages.py" line="421"/>
         <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419"/>
+        <location filename="_service_messages.py" line="422"/>
         <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420"/>
+        <location filename="_service_messages.py" line="423"/>
         <source>team lead</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425"/>
+        <location filename="_service_messages.py" line="428"/>
         <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426"/>
+        <location filename="_service_messages.py" line="429"/>
         <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427"/>
+        <location filename="_service_messages.py" line="430"/>
         <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428"/>
+        <location filename="_service_messages.py" line="431"/>
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429"/>
+        <location filename="_service_messages.py" line="432"/>
         <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430"/>
+        <location filename="_service_messages.py" line="433"/>
         <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431"/>
+        <location filename="_service_messages.py" line="434"/>
         <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432"/>
+        <location filename="_service_messages.py" line="435"/>
         <source>vote on a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433"/>
+        <location filename="_service_messages.py" line="436"/>
         <source>work on problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434"/>
+        <location filename="_service_messages.py" line="437"/>
         <source>work on tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435"/>
+        <location filename="_service_messages.py" line="438"/>
         <source>write knowledge articles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436"/>
+        <location filename="_service_messages.py" line="439"/>
         <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437"/>
+        <location filename="_service_messages.py" line="440"/>
         <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438"/>
+        <location filename="_service_messages.py" line="441"/>
         <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439"/>
+        <location filename="_service_messages.py" line="442"/>
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440"/>
+        <location filename="_service_messages.py" line="443"/>
         <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441"/>
+        <location filename="_service_messages.py" line="444"/>
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442"/>
+        <location filename="_service_messages.py" line="445"/>
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444"/>
+        <location filename="_service_messages.py" line="447"/>
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445"/>
+        <location filename="_service_messages.py" line="448"/>
         <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446"/>
+        <location filename="_service_messages.py" line="449"/>
         <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447"/>
+        <location filename="_service_messages.py" line="450"/>
         <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448"/>
+        <location filename="_service_messages.py" line="451"/>
         <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449"/>
+        <location filename="_service_messages.py" line="452"/>
         <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="450"/>
+        <location filename="_service_messages.py" line="453"/>
         <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="451"/>
+        <location filename="_service_messages.py" line="454"/>
         <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="453"/>
+        <location filename="_service_messages.py" line="456"/>
         <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="454"/>
+        <location filename="_service_messages.py" line="457"/>
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="455"/>
+        <location filename="_service_messages.py" line="458"/>
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="456"/>
+        <location filename="_service_messages.py" line="459"/>
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="464"/>
+        <location filename="_service_messages.py" line="467"/>
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="465"/>
+        <location filename="_service_messages.py" line="468"/>
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="467"/>
+        <location filename="_service_messages.py" line="470"/>
         <source>{name} of {kind} is {value}, outside the numbers it can hold ({low} to {high})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="468"/>
+        <location filename="_service_messages.py" line="471"/>
         <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="469"/>
+        <location filename="_service_messages.py" line="472"/>
         <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="470"/>
+        <location filename="_service_messages.py" line="473"/>
         <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="471"/>
+        <location filename="_service_messages.py" line="474"/>
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="473"/>
+        <location filename="_service_messages.py" line="476"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="474"/>
+        <location filename="_service_messages.py" line="477"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="479"/>
+        <location filename="_service_messages.py" line="482"/>
         <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="480"/>
+        <location filename="_service_messages.py" line="483"/>
         <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="484"/>
+        <location filename="_service_messages.py" line="487"/>
         <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="485"/>
+        <location filename="_service_messages.py" line="488"/>
         <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="489"/>
+        <location filename="_service_messages.py" line="492"/>
         <source>{path} is not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="491"/>
+        <location filename="_service_messages.py" line="494"/>
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="495"/>
+        <location filename="_service_messages.py" line="498"/>
         <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="504"/>
+        <location filename="_service_messages.py" line="507"/>
         <source>{path}, line {line}: DTEND must be of the same type as DTSTART (both dates, or both dates and times)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="505"/>
+        <location filename="_service_messages.py" line="508"/>
         <source>{path}, line {line}: DTEND {end} is before DTSTART {start}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="506"/>
+        <location filename="_service_messages.py" line="509"/>
         <source>{path}, line {line}: DURATION &apos;{raw}&apos; is negative</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="507"/>
+        <location filename="_service_messages.py" line="510"/>
         <source>{path}, line {line}: DURATION &apos;{raw}&apos; is not a duration ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="508"/>
+        <location filename="_service_messages.py" line="511"/>
         <source>{path}, line {line}: DURATION must be a length such as P1D, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="509"/>
+        <location filename="_service_messages.py" line="512"/>
         <source>{path}, line {line}: RRULE &apos;{raw}&apos; is not a rule itsmdesk can read ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="512"/>
+        <location filename="_service_messages.py" line="515"/>
         <source>{path}, line {line}: the event has {count} {prop} lines; it may have one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="513"/>
+        <location filename="_service_messages.py" line="516"/>
         <source>{path}, line {line}: the event lasts {days} days; a holiday lasts at most {most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="514"/>
+        <location filename="_service_messages.py" line="517"/>
         <source>{path}, line {line}: the event reaches {day}, outside the dates itsmdesk works with ({first} to {last})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="515"/>
+        <location filename="_service_messages.py" line="518"/>
         <source>{path}, line {line}: the event repeats more than {most} times in {first}-{last}; is it a holiday?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="516"/>
+        <location filename="_service_messages.py" line="519"/>
         <source>{path}, line {line}: the event&apos;s repetition cannot be computed ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="517"/>
+        <location filename="_service_messages.py" line="520"/>
         <source>{path}, line {line}: the file names more than {most} holidays; is it a holiday list?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="518"/>
+        <location filename="_service_messages.py" line="521"/>
         <source>{path}, line {line}: {prop} &apos;{raw}&apos; is not a date that exists ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="519"/>
+        <location filename="_service_messages.py" line="522"/>
         <source>{path}, line {line}: {prop} &apos;{raw}&apos; is not a list of dates ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="520"/>
+        <location filename="_service_messages.py" line="523"/>
         <source>{path}, line {line}: {prop} must be a date or a date and time, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="521"/>
+        <location filename="_service_messages.py" line="524"/>
         <source>{path}, line {line}: {prop} must hold dates, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="522"/>
+        <location filename="_service_messages.py" line="525"/>
         <source>{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with ({first} to {last})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="524"/>
+        <location filename="_service_messages.py" line="527"/>
         <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="525"/>
+        <location filename="_service_messages.py" line="528"/>
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="527"/>
+        <location filename="_service_messages.py" line="530"/>
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="530"/>
+        <location filename="_service_messages.py" line="533"/>
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="533"/>
+        <location filename="_service_messages.py" line="536"/>
         <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="534"/>
+        <location filename="_service_messages.py" line="537"/>
         <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="535"/>
+        <location filename="_service_messages.py" line="538"/>
         <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="536"/>
+        <location filename="_service_messages.py" line="539"/>
         <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="537"/>
+        <location filename="_service_messages.py" line="540"/>
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538"/>
+        <location filename="_service_messages.py" line="541"/>
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539"/>
+        <location filename="_service_messages.py" line="542"/>
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540"/>
+        <location filename="_service_messages.py" line="543"/>
         <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541"/>
+        <location filename="_service_messages.py" line="544"/>
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542"/>
+        <location filename="_service_messages.py" line="545"/>
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543"/>
+        <location filename="_service_messages.py" line="546"/>
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544"/>
+        <location filename="_service_messages.py" line="547"/>
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545"/>
+        <location filename="_service_messages.py" line="548"/>
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546"/>
+        <location filename="_service_messages.py" line="549"/>
         <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547"/>
+        <location filename="_service_messages.py" line="550"/>
         <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548"/>
+        <location filename="_service_messages.py" line="551"/>
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549"/>
+        <location filename="_service_messages.py" line="552"/>
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550"/>
+        <location filename="_service_messages.py" line="553"/>
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551"/>
+        <location filename="_service_messages.py" line="554"/>
         <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552"/>
+        <location filename="_service_messages.py" line="555"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553"/>
+        <location filename="_service_messages.py" line="556"/>
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554"/>
+        <location filename="_service_messages.py" line="557"/>
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555"/>
+        <location filename="_service_messages.py" line="558"/>
         <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560"/>
+        <location filename="_service_messages.py" line="563"/>
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561"/>
+        <location filename="_service_messages.py" line="564"/>
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562"/>
+        <location filename="_service_messages.py" line="565"/>
         <source>{text} is not years like 2026-2030</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563"/>
+        <location filename="_service_messages.py" line="566"/>
         <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566"/>
+        <location filename="_service_messages.py" line="569"/>
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568"/>
+        <location filename="_service_messages.py" line="571"/>
         <source>{value} is not a number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569"/>
+        <location filename="_service_messages.py" line="572"/>
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570"/>
+        <location filename="_service_messages.py" line="573"/>
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571"/>
+        <location filename="_service_messages.py" line="574"/>
         <source>{value} is not a whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574"/>
+        <location filename="_service_messages.py" line="577"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -15714,12 +15790,12 @@ Local journal rows waiting to be sent: {n}</source>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="209"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="210"/>
         <source>New &amp;problem</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="210"/>
+        <location filename="../../itsmdesk/views/problems/panel.py" line="211"/>
         <source>New &amp;known error</source>
         <translation type="unfinished"></translation>
     </message>

@@ -685,52 +685,64 @@
         <translation>Å&amp;terställ från säkerhetskopia…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="46" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="48" />
+        <source>PostgreSQL dumps (*.dump);;All files (*)</source>
+        <translation>PostgreSQL-dumpar (*.dump);;Alla filer (*)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="49" />
         <source>Back up the database</source>
         <translation>Säkerhetskopiera databasen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="54" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57" />
         <source>Backing up…</source>
         <translation>Säkerhetskopierar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="57" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="60" />
         <source>Backup written to {path}</source>
         <translation>Säkerhetskopian skrevs till {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="62" />
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="67" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="65" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="70" />
         <source>Restore from backup</source>
         <translation>Återställ från säkerhetskopia</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="63" />
-        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
-        <translation>itsmdesk-säkerhetskopior (*.db *.bak *.sqlite);;Alla filer (*)</translation>
-    </message>
-    <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="68" />
-        <source>Replace the database {db} with the backup {file}?
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="72" />
+        <source>Replace the database
+{db}
+with the backup
+{file}?
 
 The current database is saved beside it first. Other itsmdesk windows and commands using it must be closed.</source>
-        <translation>Ersätta databasen {db} med säkerhetskopian {file}?
+        <translation>Ersätta databasen
+{db}
+med säkerhetskopian
+{file}?
 
 Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och kommandon som använder den måste stängas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="79" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="47" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="66" />
+        <source>itsmdesk backups (*.db *.bak *.sqlite);;All files (*)</source>
+        <translation>itsmdesk-säkerhetskopior (*.db *.bak *.sqlite);;Alla filer (*)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="83" />
         <source>Restoring…</source>
         <translation>Återställer…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="89" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="93" />
         <source>Restored from {file}; the previous database was saved as {saved}</source>
         <translation>Återställd från {file}; den tidigare databasen sparades som {saved}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="91" />
+        <location filename="../../itsmdesk/views/dialogs/backup_actions.py" line="95" />
         <source>Restored from {file}</source>
         <translation>Återställd från {file}</translation>
     </message>
@@ -2321,376 +2333,376 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
 <context>
     <name>ChangeForm</name>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="192" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="194" />
         <source>new (draft)</source>
         <translation>ny (utkast)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="234" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="430" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="236" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="440" />
         <source>(no team)</source>
         <translation>(inget team)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="244" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="246" />
         <source>Downtime window</source>
         <translation>Driftstoppsfönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="250" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="252" />
         <source>Service outage</source>
         <translation>Tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="258" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="260" />
         <source>&amp;Title</source>
         <translation>&amp;Rubrik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="261" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="264" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="266" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="276" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="278" />
         <source>Downtime</source>
         <translation>Driftstopp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="284" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="286" />
         <source>&amp;Reason</source>
         <translation>&amp;Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="285" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="287" />
         <source>&amp;Description</source>
         <translation>&amp;Beskrivning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="265" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="267" />
         <source>People</source>
         <translation>Personer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="127" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="129" />
         <source>Reschedule</source>
         <translation>Planera om</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="133" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="135" />
         <source>The downtime window moves by the same amount.</source>
         <translation>Driftstoppsfönstret flyttas lika mycket.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="136" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="138" />
         <source>Planned &amp;start</source>
         <translation>Planerad st&amp;art</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="137" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="139" />
         <source>Planned &amp;end</source>
         <translation>Planerat sl&amp;ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="155" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="157" />
         <source>Change the risk of an approved change</source>
         <translation>Ändra risken för en godkänd ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="156" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="158" />
         <source>{ref} is {status}: it was approved with its current risk. If the level changes, the change goes back for approval (the CAB votes again). The reason is kept in its history.</source>
         <translation>{ref} är {status}: den godkändes med sin nuvarande risk. Om nivån ändras går ändringen tillbaka för godkännande (CAB röstar igen). Orsaken sparas i historiken.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="198" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="200" />
         <source>Reason for the next step (kept in the history)</source>
         <translation>Orsak till nästa steg (sparas i historiken)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="210" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="212" />
         <source>Histor&amp;y</source>
         <translation>&amp;Historik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="239" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="241" />
         <source>Re&amp;schedule…</source>
         <translation>&amp;Planera om…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="241" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="243" />
         <source>Move the planned window; the downtime window moves with it</source>
         <translation>Flytta det planerade fönstret; driftstoppsfönstret flyttas med</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="263" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="265" />
         <source>Type</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="271" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="273" />
         <source>Planned window</source>
         <translation>Planerat fönster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="291" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="293" />
         <source>Key in the old tool</source>
         <translation>Nyckel i det gamla verktyget</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="292" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="294" />
         <source>Raised</source>
         <translation>Registrerad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="293" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="295" />
         <source>Requested end</source>
         <translation>Önskat slut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="294" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="296" />
         <source>CAB approval</source>
         <translation>CAB-godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="300" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="302" />
         <source>Imported</source>
         <translation>Importerat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="315" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="325" />
         <source>&amp;Implementation plan</source>
         <translation>&amp;Implementeringsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="316" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="326" />
         <source>&amp;Backout plan</source>
         <translation>&amp;Återställningsplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="317" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="327" />
         <source>Te&amp;st plan</source>
         <translation>&amp;Testplan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="323" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="333" />
         <source>Drop CIs here from the CMDB tree, or add one by name.</source>
         <translation>Dra hit CI:n från CMDB-trädet eller lägg till ett via namn.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="330" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="340" />
         <source>CI name</source>
         <translation>CI-namn</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="332" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="342" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="334" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="344" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360" />
         <source>Factor</source>
         <translation>Faktor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360" />
         <source>Points</source>
         <translation>Poäng</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="350" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="360" />
         <source>Weight</source>
         <translation>Vikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="351" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="361" />
         <source>Why</source>
         <translation>Varför</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="362" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="575" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="372" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="585" />
         <source>Assess risk</source>
         <translation>Bedöm risk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="366" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="376" />
         <source>Override</source>
         <translation>Åsidosätt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="369" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="379" />
         <source>(computed)</source>
         <translation>(beräknad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="442" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="452" />
         <source>needed</source>
         <translation>krävs</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="443" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="453" />
         <source>not needed</source>
         <translation>krävs inte</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="520" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="530" />
         <source>approved with this risk: a new level sends it back for approval</source>
         <translation>godkänd med denna risk: en ny nivå skickar tillbaka den för godkännande</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="528" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="538" />
         <source>No factors were stored with this risk: it was set without an assessment. Assessing the risk computes them and stores them with the change.</source>
         <translation>Inga faktorer sparades med den här risken: den sattes utan en bedömning. En riskbedömning beräknar dem och sparar dem med ändringen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="163" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="373" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="165" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="383" />
         <source>Reason (required)</source>
         <translation>Orsak (obligatorisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="374" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="384" />
         <source>Apply override</source>
         <translation>Tillämpa åsidosättning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="380" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="390" />
         <source>Conflicts</source>
         <translation>Konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="390" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="400" />
         <source>(not reviewed)</source>
         <translation>(ej granskad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="397" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="407" />
         <source>Record review</source>
         <translation>Registrera granskning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="403" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="413" />
         <source>Outcome</source>
         <translation>Utfall</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="404" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="414" />
         <source>Lessons</source>
         <translation>Lärdomar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="405" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="415" />
         <source>Incidents caused</source>
         <translation>Orsakade incidenter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="566" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="576" />
         <source>The review follows implementation.</source>
         <translation>Granskningen görs efter genomförandet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="570" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="580" />
         <source>The change has started: its risk is history and is no longer re-assessed.</source>
         <translation>Ändringen har påbörjats: dess risk är historik och omvärderas inte längre.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="573" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="583" />
         <source>Re-assess risk…</source>
         <translation>Omvärdera risk…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="649" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="659" />
         <source>No CI named {name}</source>
         <translation>Inget CI med namnet {name}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="717" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="727" />
         <source>Risk changed from {old} to {new}: {ref} went back to {status} for approval.</source>
         <translation>Risken ändrades från {old} till {new}: {ref} gick tillbaka till {status} för godkännande.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="723" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="733" />
         <source>Risk level unchanged ({level}): the approval stands.</source>
         <translation>Risknivån är oförändrad ({level}): godkännandet står fast.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="727" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="737" />
         <source>Risk assessed: {level} (score {score}).</source>
         <translation>Risken bedömd: {level} (poäng {score}).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="733" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="743" />
         <source>Choose the review's outcome first.</source>
         <translation>Välj granskningens utfall först.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="205" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
         <source>Details</source>
         <translation>Detaljer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="206" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="208" />
         <source>Plans</source>
         <translation>Planer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="207" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="209" />
         <source>Affected CIs</source>
         <translation>Berörda CI:n</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="208" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="210" />
         <source>Risk and conflicts</source>
         <translation>Risk och konflikter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="209" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="211" />
         <source>Review (PIR)</source>
         <translation>Granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="190" />
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="578" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="192" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="588" />
         <source>New change</source>
         <translation>Ny ändring</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="453" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="463" />
         <source>Status: %s</source>
         <translation>Status: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="462" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="472" />
         <source>Requester: %s · Implementer: %s</source>
         <translation>Beställare: %s · Genomförare: %s</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="494" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="504" />
         <source>No conflicts.</source>
         <translation>Inga konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="512" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="522" />
         <source>Risk not assessed yet.</source>
         <translation>Risken är inte bedömd ännu.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="514" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="524" />
         <source>Risk: %s (score %s)</source>
         <translation>Risk: %s (poäng %s)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/changes/change_form.py" line="517" />
+        <location filename="../../itsmdesk/views/changes/change_form.py" line="527" />
         <source>overridden from %s: %s</source>
         <translation>åsidosatt från %s: %s</translation>
     </message>
@@ -3299,7 +3311,7 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
     </message>
     <message>
         <location filename="../../itsmdesk/commands/base.py" line="267" />
-        <location filename="../../itsmdesk/commands/sync.py" line="166" />
+        <location filename="../../itsmdesk/commands/sync.py" line="200" />
         <source>(none)</source>
         <translation>(inga)</translation>
     </message>
@@ -3916,7 +3928,7 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
     </message>
     <message>
         <location filename="../../itsmdesk/commands/importing.py" line="100" />
-        <location filename="../../itsmdesk/commands/sync.py" line="131" />
+        <location filename="../../itsmdesk/commands/sync.py" line="165" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
@@ -4847,152 +4859,189 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
         <translation>platsens kod (2 till 8 bokstäver eller siffror): referenser som skapas på repliken numreras i dess serie, t.ex. INC-OSL-000001</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="27" />
+        <location filename="../../itsmdesk/commands/sync.py" line="37" />
         <source>whether the database is a replica, of which hub, and when it last synced</source>
         <translation>om databasen är en replik, av vilket nav, och när den senast synkroniserades</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="32" />
+        <location filename="../../itsmdesk/commands/sync.py" line="42" />
         <source>values the hub did not take because it had changed the same field</source>
         <translation>värden som navet inte tog emot eftersom det hade ändrat samma fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="34" />
+        <location filename="../../itsmdesk/commands/sync.py" line="44" />
         <source>include the conflicts decided already</source>
         <translation>ta med konflikter som redan är avgjorda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="39" />
+        <location filename="../../itsmdesk/commands/sync.py" line="49" />
         <source>decide a conflict: keep the hub's value or take the replica's</source>
         <translation>avgör en konflikt: behåll navets värde eller ta replikens</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="41" />
+        <location filename="../../itsmdesk/commands/sync.py" line="51" />
         <source>the conflict's number, as 'replica conflicts' lists it</source>
         <translation>konfliktens nummer, som 'replica conflicts' listar det</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="43" />
+        <location filename="../../itsmdesk/commands/sync.py" line="53" />
         <source>hub: keep the value the hub kept; replica: set the replica's value</source>
         <translation>hub: behåll värdet som navet behöll; replica: sätt replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="47" />
+        <location filename="../../itsmdesk/commands/sync.py" line="57" />
         <source>send this replica's changes to the hub and fetch the hub's</source>
         <translation>skicka den här replikens ändringar till navet och hämta navets</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="49" />
+        <location filename="../../itsmdesk/commands/sync.py" line="33" />
+        <location filename="../../itsmdesk/commands/sync.py" line="59" />
         <source>the hub (default: the one the replica was made from)</source>
         <translation>navet (standard: det som repliken skapades från)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="52" />
+        <location filename="../../itsmdesk/commands/sync.py" line="24" />
+        <source>only the site's part: teams=NAME,NAME and/or site=CODE (its teams' CIs, tickets, problems, changes and releases, and all reference data)</source>
+        <translation>bara platsens del: teams=NAMN,NAMN och/eller site=KOD (dess teams CI:er, ärenden, problem, ändringar och releaser, samt alla referensdata)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="30" />
+        <source>copy the replica's part of the hub again (when the hub's history no longer reaches back to the last sync); unsent changes are kept</source>
+        <translation>kopiera replikens del av navet igen (när navets historik inte längre når tillbaka till den senaste synkroniseringen); ändringar som inte skickats behålls</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="62" />
         <source>print one JSON line per step (phase, done, total) and a last one with the summary (for the desktop app)</source>
         <translation>skriv en JSON-rad per steg (phase, done, total) och en sista med sammanfattningen (för skrivbordsprogrammet)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="57" />
+        <location filename="../../itsmdesk/commands/sync.py" line="67" />
         <source>on a replica with no link: write its unsent changes to a file to carry to the hub</source>
         <translation>på en replik utan förbindelse: skriv dess osända ändringar till en fil att bära till navet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="63" />
+        <location filename="../../itsmdesk/commands/sync.py" line="73" />
         <source>at the hub: apply a site's carried file and write the answer; on the replica: apply the hub's answer</source>
         <translation>på navet: tillämpa en plats burna fil och skriv svaret; på repliken: tillämpa navets svar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="67" />
+        <location filename="../../itsmdesk/commands/sync.py" line="77" />
         <source>at the hub: where to write the answer to carry back (default: FILE with '.answer' added)</source>
         <translation>på navet: var svaret att bära tillbaka skrivs (standard: FIL med '.answer' tillagt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="88" />
+        <location filename="../../itsmdesk/commands/sync.py" line="99" />
         <source>replica of {hub} for site {site} written to {path}: {rows} rows, {journal} journal rows</source>
         <translation>replik av {hub} för platsen {site} skriven till {path}: {rows} rader, {journal} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="92" />
+        <location filename="../../itsmdesk/commands/sync.py" line="104" />
+        <location filename="../../itsmdesk/commands/sync.py" line="126" />
+        <source>scope: {scope}</source>
+        <translation>omfång: {scope}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="105" />
         <source>references made on it are numbered in the site's block ({example}); sync with: itsmdesk --db sqlite:///{path} sync</source>
         <translation>referenser som skapas där numreras i platsens serie ({example}); synkronisera med: itsmdesk --db sqlite:///{path} sync</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="108" />
+        <location filename="../../itsmdesk/commands/sync.py" line="121" />
         <source>{db} is not a replica</source>
         <translation>{db} är inte en replik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="111" />
+        <location filename="../../itsmdesk/commands/sync.py" line="124" />
         <source>replica of {hub} for site {site}</source>
         <translation>replik av {hub} för platsen {site}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="114" />
+        <location filename="../../itsmdesk/commands/sync.py" line="127" />
+        <source>scope: the whole hub</source>
+        <translation>omfång: hela navet</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="129" />
         <source>last synced: {when} UTC</source>
         <translation>senast synkroniserad: {when} UTC</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="116" />
+        <location filename="../../itsmdesk/commands/sync.py" line="131" />
         <source>never synced yet</source>
         <translation>aldrig synkroniserad ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="117" />
+        <location filename="../../itsmdesk/commands/sync.py" line="132" />
         <source>local journal rows waiting to be sent: {n}</source>
         <translation>lokala journalrader som väntar på att skickas: {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="123" />
+        <location filename="../../itsmdesk/commands/sync.py" line="150" />
+        <source>fetched {rows} rows from the hub again; {again} unsent journal rows applied again on top; current to hub journal id {checkpoint}</source>
+        <translation>hämtade {rows} rader från navet igen; {again} journalrader som inte skickats tillämpades igen ovanpå; aktuell till navets journal-id {checkpoint}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="157" />
         <source>{ref} {field}: the hub kept {hub}; {site} had {replica} ({who}, {at} UTC)</source>
         <translation>{ref} {field}: navet behöll {hub}; {site} hade {replica} ({who}, {at} UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="145" />
+        <location filename="../../itsmdesk/commands/sync.py" line="179" />
         <source>kept the hub's value</source>
         <translation>behöll navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="146" />
+        <location filename="../../itsmdesk/commands/sync.py" line="180" />
         <source>took the replica's value</source>
         <translation>tog replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="147" />
+        <location filename="../../itsmdesk/commands/sync.py" line="181" />
         <source>decided: {what} ({who}, {at} UTC)</source>
         <translation>avgjord: {what} ({who}, {at} UTC)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="173" />
+        <location filename="../../itsmdesk/commands/sync.py" line="207" />
         <source>decide one with: itsmdesk replica decide ID --take hub|replica</source>
         <translation>avgör en med: itsmdesk replica decide ID --take hub|replica</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="264" />
+        <location filename="../../itsmdesk/commands/sync.py" line="298" />
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation>skickade {batches} ändring(ar) ({rows} journalrader; {skipped} skickade tidigare), tog emot {pulled} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="269" />
+        <location filename="../../itsmdesk/commands/sync.py" line="303" />
+        <source>the hub no longer keeps its history back to this replica's last sync: the replica's part was fetched again from the hub (unsent changes kept)</source>
+        <translation>navet har inte längre kvar sin historik tillbaka till den här replikens senaste synkronisering: replikens del hämtades igen från navet (ändringar som inte skickats behölls)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="307" />
+        <source>scope: {skipped} hub change(s) outside it not applied; {fetched} row(s) of records entering it fetched whole</source>
+        <translation>omfång: {skipped} ändring(ar) på navet utanför det tillämpades inte; {fetched} rad(er) för poster som kom in i det hämtades hela</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/commands/sync.py" line="311" />
         <source>{n} conflict(s): the hub's value stays, yours is kept for a person to decide:</source>
         <translation>{n} konflikt(er): navets värde står kvar, ditt sparas så att en person kan avgöra:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="285" />
+        <location filename="../../itsmdesk/commands/sync.py" line="327" />
         <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
         <translation>{batches} osända ändring(ar) ({rows} journalrader) skrivna till {path}; på navet: itsmdesk --db HUB sync import-bundle {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="303" />
+        <location filename="../../itsmdesk/commands/sync.py" line="345" />
         <source>{path} brings nothing new: this replica has it already</source>
         <translation>{path} innehåller inget nytt: repliken har det redan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="306" />
+        <location filename="../../itsmdesk/commands/sync.py" line="348" />
         <source>the hub's answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
         <translation>navets svar tillämpat: {acked} av dina journalrader kvitterade, {pulled} mottagna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="317" />
+        <location filename="../../itsmdesk/commands/sync.py" line="359" />
         <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
         <translation>{applied} ändring(ar) tillämpade, {skipped} tillämpade tidigare; svaret ({rows} journalrader) finns i {answer}: bär tillbaka det och kör itsmdesk --db sqlite:///REPLIK sync import-bundle {answer}</translation>
     </message>
@@ -5163,159 +5212,159 @@ Kritikalitet: {crit}</translation>
         <translation>redigerat på navet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="64" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74" />
         <source>(the record deleted)</source>
         <translation>(posten borttagen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="83" />
         <source>the record, as the hub has it</source>
         <translation>posten, som navet har den</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="84" />
         <source>delete the record</source>
         <translation>ta bort posten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="77" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="113" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="123" />
         <source>Show decided</source>
         <translation>Visa avgjorda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="117" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127" />
         <source>Refresh</source>
         <translation>Uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="118" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="128" />
         <source>Read the conflicts again</source>
         <translation>Läs in konflikterna igen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="122" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132" />
         <source>Sync with hub…</source>
         <translation>Synkronisera med navet…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
         <source>Hub's value</source>
         <translation>Navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="134" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
         <source>Replica's value</source>
         <translation>Replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
         <source>Who and when</source>
         <translation>Vem och när</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="135" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="156" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="164" />
         <source>Hub's value (kept)</source>
         <translation>Navets värde (behållet)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="157" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165" />
         <source>Replica's value (not taken)</source>
         <translation>Replikens värde (inte taget)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="173" />
         <source>Keep hub's value</source>
         <translation>Behåll navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="176" />
         <source>Take replica's value</source>
         <translation>Ta replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="172" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180" />
         <source>Open record</source>
         <translation>Öppna posten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="250" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="260" />
         <source>{n}{more} open conflict(s) to decide</source>
         <translation>{n}{more} öppna konflikt(er) att avgöra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="251" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="261" />
         <source>No open conflicts.</source>
         <translation>Inga öppna konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="271" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="281" />
         <source>Select a conflict to see both values.</source>
         <translation>Välj en konflikt för att se båda värdena.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="277" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="287" />
         <source>{record} · {field} · {reason}
 Made at {site} by {who}, {when}</source>
         <translation>{record} · {field} · {reason}
 Gjort på {site} av {who}, {when}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="282" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="292" />
         <source>kept the hub's value</source>
         <translation>behöll navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="283" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293" />
         <source>took the replica's value</source>
         <translation>tog replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="284" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="294" />
         <source>Decided: {what} ({who}, {when})</source>
         <translation>Avgjord: {what} ({who}, {when})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="303" />
         <source>The hub deleted what the replica changed: only the hub's side can be kept.</source>
         <translation>Navet tog bort det som repliken ändrade: bara navets sida kan behållas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="305" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315" />
         <source>Conflict on {record} decided</source>
         <translation>Konflikten på {record} avgjord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="325" />
         <source>Deciding a conflict</source>
         <translation>Avgör en konflikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="358" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="368" />
         <source>&amp;Sync with hub…</source>
         <translation>&amp;Synkronisera med navet…</translation>
     </message>
@@ -7149,7 +7198,7 @@ Gjort på {site} av {who}, {when}</translation>
     </message>
     <message>
         <location filename="../../itsmdesk/views/queue/incident_form.py" line="192" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="755" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
@@ -7299,12 +7348,17 @@ Gjort på {site} av {who}, {when}</translation>
         <translation>{hours} h</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="800" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="514" />
+        <source>opened</source>
+        <translation>öppnad</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="802" />
         <source>Link child ticket</source>
         <translation>Koppla underordnat ärende</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="801" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="803" />
         <source>Reference of the child ticket (INC-… or REQ-…)</source>
         <translation>Referens till det underordnade ärendet (INC-… eller REQ-…)</translation>
     </message>
@@ -7417,86 +7471,86 @@ Gjort på {site} av {who}, {when}</translation>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="539" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541" />
         <source>SLA paused</source>
         <translation>SLA pausad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="543" />
         <source>SLA met</source>
         <translation>SLA uppfylld</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="541" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="543" />
         <source>SLA breached</source>
         <translation>SLA överskriden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="547" />
         <source>Breached {t}</source>
         <translation>Överskriden {t}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="545" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="547" />
         <source>At risk: {t} left</source>
         <translation>I riskzonen: {t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="546" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="548" />
         <source>{t} left</source>
         <translation>{t} kvar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="573" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="575" />
         <source>Announced for this CI/service: </source>
         <translation>Aviserat för detta CI/denna tjänst: </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="732" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="734" />
         <source>Resolve child tickets</source>
         <translation>Lös underordnade ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="733" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="735" />
         <source>This major incident has open child tickets. Resolve them too?</source>
         <translation>Den här större incidenten har öppna underordnade ärenden. Vill du lösa dem också?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="739" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="741" />
         <source>{n} child tickets resolved</source>
         <translation>{n} underordnade ärenden lösta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="747" />
         <source>To another team (functional)</source>
         <translation>Till ett annat team (funktionell)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="745" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="747" />
         <source>To the team lead (hierarchical)</source>
         <translation>Till teamledaren (hierarkisk)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="753" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="748" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="755" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="759" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="763" />
         <source>Escalate</source>
         <translation>Eskalera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="746" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="748" />
         <source>How?</source>
         <translation>Hur?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="757" />
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="761" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="759" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="763" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/incident_form.py" line="775" />
+        <location filename="../../itsmdesk/views/queue/incident_form.py" line="777" />
         <source>{n} people notified</source>
         <translation>{n} personer aviserade</translation>
     </message>
@@ -7863,113 +7917,113 @@ Gjort på {site} av {who}, {when}</translation>
 <context>
     <name>MailPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="69" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="70" />
         <source>Incident</source>
         <translation>Incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="69" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="70" />
         <source>Make an incident of the selected mail</source>
         <translation>Gör en incident av det markerade brevet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="72" />
         <source>Request</source>
         <translation>Tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="71" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="72" />
         <source>Make a service request of the selected mail</source>
         <translation>Gör en tjänstebeställning av det markerade brevet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="74" />
         <source>Discard</source>
         <translation>Kasta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="73" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="74" />
         <source>Discard the selected mail (no ticket)</source>
         <translation>Kasta det markerade brevet (inget ärende)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="75" />
-        <location filename="../../itsmdesk/views/mail/panel.py" line="184" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="76" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="192" />
         <source>Fetch</source>
         <translation>Hämta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="75" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="76" />
         <source>Fetch new mail from the mailbox now</source>
         <translation>Hämta ny e-post från brevlådan nu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="115" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="118" />
         <source>(no subject)</source>
         <translation>(ingen ämnesrad)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="128" />
-        <source>No mail is waiting.</source>
-        <translation>Ingen e-post väntar.</translation>
+        <location filename="../../itsmdesk/views/mail/panel.py" line="133" />
+        <source>No mail is waiting. Mail that no rule turns into a ticket shows here, to make an incident or a request of, or to discard. Fetch takes in new mail now; .eml files can be dropped on this list.</source>
+        <translation>Ingen e-post väntar. E-post som ingen regel gör ett ärende av visas här, för att göra en incident eller en tjänstebegäran av, eller kasta. Hämta tar in ny e-post nu; .eml-filer kan släppas på listan.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="153" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="161" />
         <source>{ref} made from the mail</source>
         <translation>{ref} skapat från brevet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="174" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="182" />
         <source>Stopping after this batch…</source>
         <translation>Stannar efter den här omgången…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="177" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="185" />
         <source>Stop</source>
         <translation>Stoppa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="178" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="186" />
         <source>Fetching mail…</source>
         <translation>Hämtar e-post…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="189" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="197" />
         <source>No mailbox is set up (Tools &gt; Mail settings).</source>
         <translation>Ingen brevlåda är inställd (Verktyg &gt; E-postinställningar).</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="192" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="200" />
         <source>{n} new mails taken in</source>
         <translation>{n} nya brev intagna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="212" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="220" />
         <source>{n} mails taken in, {d} already there</source>
         <translation>{n} brev intagna, {d} fanns redan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="222" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="230" />
         <source>Import mail</source>
         <translation>Importera e-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="222" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="230" />
         <source>Mail (*.eml *.msg)</source>
         <translation>E-post (*.eml *.msg)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="272" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="280" />
         <source>Fetch &amp;mail</source>
         <translation>Hämta &amp;e-post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="273" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="281" />
         <source>&amp;Import mail files…</source>
         <translation>&amp;Importera e-postfiler…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/panel.py" line="274" />
+        <location filename="../../itsmdesk/views/mail/panel.py" line="282" />
         <source>Mail &amp;settings…</source>
         <translation>E-post&amp;inställningar…</translation>
     </message>
@@ -8005,118 +8059,118 @@ Gjort på {site} av {who}, {when}</translation>
         <translation>Ingen (bara loopback)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="47" />
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="177" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="50" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="195" />
         <source>Mail settings</source>
         <translation>E-postinställningar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="54" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="57" />
         <source>usual port</source>
         <translation>vanlig port</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="69" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="72" />
         <source>leave mail in the folder, flagged as done</source>
         <translation>lämna breven i mappen, märkta som klara</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="72" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="75" />
         <source>the system's certificates</source>
         <translation>systemets certifikat</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="76" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="79" />
         <source> min</source>
         <translation> min</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="77" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="80" />
         <source>only on demand</source>
         <translation>bara på begäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="78" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="81" />
         <source>Test connection</source>
         <translation>Testa anslutningen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="85" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88" />
         <source>Server</source>
         <translation>Server</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="86" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89" />
         <source>Port</source>
         <translation>Port</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="87" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90" />
         <source>Security</source>
         <translation>Säkerhet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="88" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="91" />
         <source>Login</source>
         <translation>Inloggning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="89" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="92" />
         <source>Password</source>
         <translation>Lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="90" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="93" />
         <source>Folder</source>
         <translation>Mapp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="91" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="94" />
         <source>Move done mail to</source>
         <translation>Flytta klar e-post till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="92" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="95" />
         <source>CA certificate file</source>
         <translation>CA-certifikatfil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="93" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="96" />
         <source>Fetch every</source>
         <translation>Hämta var</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="104" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="107" />
         <source>Incoming mail (IMAP)</source>
         <translation>Inkommande e-post (IMAP)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="108" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="111" />
         <source>Outgoing mail (SMTP)</source>
         <translation>Utgående e-post (SMTP)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="138" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="141" />
         <source>kept in the keyring (type to change)</source>
         <translation>sparat i nyckelringen (skriv för att ändra)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="140" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="143" />
         <source>this computer has no keyring: set ITSMDESK_MAIL_PASSWORD</source>
         <translation>den här datorn har ingen nyckelring: sätt ITSMDESK_MAIL_PASSWORD</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="154" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="172" />
         <source>Connecting…</source>
         <translation>Ansluter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="158" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="176" />
         <source>Connected: {n} mails in the folder.</source>
         <translation>Ansluten: {n} brev i mappen.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="177" />
+        <location filename="../../itsmdesk/views/mail/settings_dialog.py" line="195" />
         <source>The settings were saved, but this computer has no keyring to keep the password: set ITSMDESK_MAIL_PASSWORD where mail is fetched.</source>
         <translation>Inställningarna sparades, men den här datorn har ingen nyckelring att spara lösenordet i: sätt ITSMDESK_MAIL_PASSWORD där e-posten hämtas.</translation>
     </message>
@@ -8124,27 +8178,27 @@ Gjort på {site} av {who}, {when}</translation>
 <context>
     <name>MailThread</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="27" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="28" />
         <source>To be sent to {who}</source>
         <translation>Skickas till {who}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="28" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="29" />
         <source>Not sent to {who}</source>
         <translation>Inte skickat till {who}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41" />
         <source>From</source>
         <translation>Från</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41" />
         <source>Date</source>
         <translation>Datum</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="40" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="41" />
         <source>Subject</source>
         <translation>Ämne</translation>
     </message>
@@ -8154,7 +8208,7 @@ Gjort på {site} av {who}, {when}</translation>
         <translation>Ingen e-post om det här ärendet.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/thread_view.py" line="26" />
+        <location filename="../../itsmdesk/views/mail/thread_view.py" line="27" />
         <source>Sent to {who}</source>
         <translation>Skickat till {who}</translation>
     </message>
@@ -8333,47 +8387,52 @@ Gjort på {site} av {who}, {when}</translation>
         <translation>Lösenordet är bytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="524" />
+        <location filename="../../itsmdesk/views/main_window.py" line="525" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="525" />
+        <location filename="../../itsmdesk/views/main_window.py" line="526" />
+        <source>{n} unread</source>
+        <translation>{n} olästa</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/main_window.py" line="528" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="562" />
+        <location filename="../../itsmdesk/views/main_window.py" line="565" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="574" />
+        <location filename="../../itsmdesk/views/main_window.py" line="577" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="581" />
+        <location filename="../../itsmdesk/views/main_window.py" line="584" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="595" />
+        <location filename="../../itsmdesk/views/main_window.py" line="598" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="659" />
+        <location filename="../../itsmdesk/views/main_window.py" line="662" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="675" />
+        <location filename="../../itsmdesk/views/main_window.py" line="678" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="676" />
+        <location filename="../../itsmdesk/views/main_window.py" line="679" />
         <source>These records have unsaved changes:
 {names}
 
@@ -8384,17 +8443,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="690" />
+        <location filename="../../itsmdesk/views/main_window.py" line="693" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="753" />
+        <location filename="../../itsmdesk/views/main_window.py" line="756" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="754" />
+        <location filename="../../itsmdesk/views/main_window.py" line="757" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -9648,12 +9707,12 @@ IT-servicesupport på {db}</translation>
         <translation>Senaste</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="169" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="170" />
         <source>At most the newest %1 incidents per CI or service are compared; at most %2 groups are shown, the biggest first.</source>
         <translation>Högst de %1 nyaste incidenterna per CI eller tjänst jämförs; högst %2 grupper visas, de största först.</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../itsmdesk/views/problems/panel.py" line="173" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="174" />
         <source>%n CI(s) or service(s) had more: their older incidents (%1) were not compared.</source>
         <translation>
             <numerusform>%n CI eller tjänst(er) hade fler: deras äldre incidenter (%1) jämfördes inte.</numerusform>
@@ -9661,7 +9720,7 @@ IT-servicesupport på {db}</translation>
         </translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="177" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="178" />
         <source>Showing %1 of %2 groups.</source>
         <translation>Visar %1 av %2 grupper.</translation>
     </message>
@@ -12421,24 +12480,29 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
 <context>
     <name>SubscribersWidget</name>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="42" />
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="43" />
         <source>name or e-mail address</source>
         <translation>namn eller e-postadress</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="50" />
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51" />
         <source>Add</source>
         <translation>Lägg till</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="51" />
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="52" />
         <source>Remove selected</source>
         <translation>Ta bort markerade</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/mail/subscribers.py" line="61" />
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="62" />
         <source>These people get the service's outage announcements by mail, with a calendar invitation of the window.</source>
         <translation>De här personerna får tjänstens avbrottsmeddelanden med e-post, med en kalenderinbjudan för tidsfönstret.</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/mail/subscribers.py" line="81" />
+        <source>Nobody gets this service's announcements by mail yet: type a name or an address below, then Add.</source>
+        <translation>Ingen får tjänstens meddelanden med e-post än: skriv ett namn eller en adress nedan och klicka Lägg till.</translation>
     </message>
 </context>
 <context>
@@ -12985,1677 +13049,1692 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="50" />
+        <source>A scope is written teams=NAME,NAME and/or site=CODE (parts joined by ';'), not '{text}'.</source>
+        <translation>Ett omfång skrivs teams=NAMN,NAMN och/eller site=KOD (delar åtskilda med ';'), inte '{text}'.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="51" />
         <source>A shared database is a PostgreSQL database (postgresql://...)</source>
         <translation>En delad databas är en PostgreSQL-databas (postgresql://...)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="51" />
+        <location filename="_service_messages.py" line="52" />
         <source>A site code is 2 to 8 letters or digits (for example OSL), not '{code}'.</source>
         <translation>En platskod är 2 till 8 bokstäver eller siffror (till exempel OSL), inte '{code}'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="52" />
+        <location filename="_service_messages.py" line="53" />
         <source>A target is for a service (an SLA) or for a team (an OLA), not both</source>
         <translation>Ett mål gäller en tjänst (ett SLA) eller ett team (ett OLA), inte båda</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="53" />
+        <location filename="_service_messages.py" line="54" />
         <source>A ticket cannot be its own parent</source>
         <translation>Ett ärende kan inte vara överordnat sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="54" />
+        <location filename="_service_messages.py" line="55" />
         <source>A work log note needs some text</source>
         <translation>En anteckning i arbetsloggen måste innehålla text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="55" />
+        <location filename="_service_messages.py" line="56" />
         <source>A {role} may not move a change from {source} to {target}</source>
         <translation>En {role} får inte flytta en ändring från {source} till {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="56" />
+        <location filename="_service_messages.py" line="57" />
         <source>A {type} change cannot go from {source} to {target} (allowed: {options})</source>
         <translation>En ändring av typen {type} kan inte gå från {source} till {target} (tillåtet: {options})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="57" />
+        <location filename="_service_messages.py" line="58" />
         <source>An action needs a text</source>
         <translation>En åtgärd måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="58" />
+        <location filename="_service_messages.py" line="59" />
         <source>An announcement cannot end before it starts</source>
         <translation>Ett meddelande kan inte sluta innan det börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="59" />
+        <location filename="_service_messages.py" line="60" />
         <source>An announcement needs a title</source>
         <translation>Ett meddelande måste ha en rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="60" />
+        <location filename="_service_messages.py" line="61" />
         <source>An in-memory database cannot be backed up</source>
         <translation>En databas i minnet kan inte säkerhetskopieras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="61" />
+        <location filename="_service_messages.py" line="62" />
         <source>Another import created the record {key} while this one was getting ready; nothing was imported. Run the import again: it will update what is there instead of doubling it.</source>
         <translation>En annan import skapade posten {key} medan den här förbereddes; inget importerades. Kör importen igen: den uppdaterar det som finns i stället för att dubblera det.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="62" />
+        <location filename="_service_messages.py" line="63" />
         <source>Another {kind} record already has external key {key}; nothing was saved</source>
         <translation>En annan post av typen {kind} har redan den externa nyckeln {key}; ingenting sparades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="63" />
+        <location filename="_service_messages.py" line="64" />
         <source>Another {kind} record already has this external key; nothing was saved</source>
         <translation>En annan post av typen {kind} har redan den här externa nyckeln; ingenting sparades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="64" />
+        <location filename="_service_messages.py" line="65" />
         <source>Answer {m} of step {n} is longer than {max} characters</source>
         <translation>Svar {m} i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="65" />
+        <location filename="_service_messages.py" line="66" />
         <source>Answer {m} of step {n} needs a label</source>
         <translation>Svar {m} i steg {n} måste ha en text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="66" />
+        <location filename="_service_messages.py" line="67" />
         <source>Approve</source>
         <translation>Godkänn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="67" />
+        <location filename="_service_messages.py" line="68" />
         <source>Approve (pre-approved)</source>
         <translation>Godkänn (förgodkänd)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="68" />
+        <location filename="_service_messages.py" line="69" />
         <source>Articles link to CIs, known errors and incidents, not {kind}</source>
         <translation>Artiklar kopplas till CI:n, kända fel och incidenter, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="69" />
+        <location filename="_service_messages.py" line="70" />
         <source>Assess</source>
         <translation>Bedöm</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="70" />
+        <location filename="_service_messages.py" line="71" />
         <source>Assignee</source>
         <translation>Handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="71" />
+        <location filename="_service_messages.py" line="72" />
         <source>Attribute {attr} is required for class {cls}</source>
         <translation>Attributet {attr} är obligatoriskt för klassen {cls}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="72" />
+        <location filename="_service_messages.py" line="73" />
         <source>Attribute {attr}: '{value}' is not a valid {type}</source>
         <translation>Attributet {attr}: '{value}' är inte en giltig {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="73" />
+        <location filename="_service_messages.py" line="74" />
         <source>Attribute {attr}: '{value}' is not one of: {allowed}</source>
         <translation>Attributet {attr}: '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="74" />
+        <location filename="_service_messages.py" line="75" />
         <source>Availability is computed by ci or service, not {by}</source>
         <translation>Tillgänglighet beräknas per ci eller service, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="75" />
+        <location filename="_service_messages.py" line="76" />
         <source>Backed out</source>
         <translation>Återställd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="76" />
+        <location filename="_service_messages.py" line="77" />
         <source>Backup to {path} failed: {reason}</source>
         <translation>Säkerhetskopiering till {path} misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="78" />
+        <location filename="_service_messages.py" line="79" />
         <source>Bad database URL '{url}': a file or folder name may be at most {most} bytes long, the whole path {path_most}</source>
         <translation>Felaktig databas-URL '{url}': ett fil- eller mappnamn får vara högst {most} byte långt, hela sökvägen {path_most}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="80" />
+        <location filename="_service_messages.py" line="81" />
         <source>Bad database URL '{url}': the file name holds a NUL character</source>
         <translation>Felaktig databas-URL '{url}': filnamnet innehåller ett NUL-tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="81" />
+        <location filename="_service_messages.py" line="82" />
         <source>Bad database URL '{url}': write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}': skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="82" />
+        <location filename="_service_messages.py" line="83" />
         <source>Bad database URL '{url}': write sqlite:///relative.db or sqlite:////absolute.db</source>
         <translation>Felaktig databas-URL '{url}': skriv sqlite:///relative.db eller sqlite:////absolute.db</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="83" />
+        <location filename="_service_messages.py" line="84" />
         <source>Bad database URL '{url}': write the characters / # ? @ of a password percent-encoded (/ as %2F, # as %23, ? as %3F, @ as %40)</source>
         <translation>Felaktig databas-URL '{url}': skriv tecknen / # ? @ i ett lösenord procentkodade (/ som %2F, # som %23, ? som %3F, @ som %40)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="84" />
+        <location filename="_service_messages.py" line="85" />
         <source>Bad port in database URL '{url}'</source>
         <translation>Felaktig port i databas-URL:en '{url}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="86" />
+        <location filename="_service_messages.py" line="87" />
         <source>Both an incident and a request category are named {name}; say which kind</source>
         <translation>Både en incidentkategori och en kategori för tjänstebegäranden heter {name}; ange vilken typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="87" />
+        <location filename="_service_messages.py" line="88" />
         <source>CAB member</source>
         <translation>CAB-ledamot</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="88" />
+        <location filename="_service_messages.py" line="89" />
         <source>CI</source>
         <translation>CI</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="89" />
+        <location filename="_service_messages.py" line="90" />
         <source>CMDB owner</source>
         <translation>CMDB-ägare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="90" />
+        <location filename="_service_messages.py" line="91" />
         <source>Caller</source>
         <translation>Anmälare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="91" />
+        <location filename="_service_messages.py" line="92" />
         <source>Cannot create the folder {path}: {reason}</source>
         <translation>Kan inte skapa mappen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="92" />
+        <location filename="_service_messages.py" line="93" />
         <source>Cannot create {path}: {reason}</source>
         <translation>Kan inte skapa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="93" />
+        <location filename="_service_messages.py" line="94" />
         <source>Cannot import {kind} with a mapping</source>
         <translation>Kan inte importera {kind} med en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="94" />
+        <location filename="_service_messages.py" line="95" />
         <source>Cannot read mapping {path}: {reason}</source>
         <translation>Kan inte läsa mappningen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="95" />
+        <location filename="_service_messages.py" line="96" />
         <source>Cannot read the rules from {path}: {reason}</source>
         <translation>Kan inte läsa reglerna från {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="96" />
+        <location filename="_service_messages.py" line="97" />
         <source>Cannot read {path}: {error}</source>
         <translation>Kan inte läsa {path}: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="97" />
+        <location filename="_service_messages.py" line="98" />
         <source>Cannot read {path}: {reason}</source>
         <translation>Kan inte läsa {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="98" />
+        <location filename="_service_messages.py" line="99" />
         <source>Cannot restore over {path}: {reason}; nothing was replaced</source>
         <translation>Kan inte återställa över {path}: {reason}; ingenting ersattes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="99" />
+        <location filename="_service_messages.py" line="100" />
         <source>Cannot sort a queue by {field}</source>
         <translation>Kan inte sortera en kö efter {field}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="100" />
+        <location filename="_service_messages.py" line="101" />
         <source>Cannot sort a queue by {name}</source>
         <translation>Kan inte sortera en kö efter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="101" />
+        <location filename="_service_messages.py" line="102" />
         <source>Cannot use the PostgreSQL database {db} at {host}:{port}: {reason}</source>
         <translation>Kan inte använda PostgreSQL-databasen {db} på {host}:{port}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="102" />
+        <location filename="_service_messages.py" line="103" />
         <source>Cannot use {path}: {reason}</source>
         <translation>Kan inte använda {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="103" />
+        <location filename="_service_messages.py" line="104" />
         <source>Cannot write the database file {path}</source>
         <translation>Kan inte skriva databasfilen {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="104" />
+        <location filename="_service_messages.py" line="105" />
         <source>Cannot write the database file {path}: {reason}</source>
         <translation>Kan inte skriva databasfilen {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="105" />
+        <location filename="_service_messages.py" line="106" />
         <source>Category</source>
         <translation>Kategori</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="106" />
+        <location filename="_service_messages.py" line="107" />
         <source>Channel</source>
         <translation>Kanal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="107" />
+        <location filename="_service_messages.py" line="108" />
         <source>Checking a shared database needs the superuser's connection (the one setup-shared used): {login} sees only the rows its roles show</source>
         <translation>Att kontrollera en delad databas kräver superanvändarens anslutning (den som setup-shared använde): {login} ser bara de rader dess roller visar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="108" />
+        <location filename="_service_messages.py" line="109" />
         <source>Class {cls} has no attribute '{attr}'</source>
         <translation>Klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="109" />
+        <location filename="_service_messages.py" line="110" />
         <source>Close</source>
         <translation>Stäng</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="110" />
+        <location filename="_service_messages.py" line="111" />
         <source>Connection security must be one of {choices}, not {value}</source>
         <translation>Anslutningssäkerheten måste vara en av {choices}, inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="111" />
+        <location filename="_service_messages.py" line="112" />
         <source>Decision '{value}' is not one of: {allowed}</source>
         <translation>Beslutet '{value}' är inte ett av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="112" />
+        <location filename="_service_messages.py" line="113" />
         <source>Defer / reassess</source>
         <translation>Skjut upp / bedöm på nytt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="113" />
+        <location filename="_service_messages.py" line="114" />
         <source>Describe the solution to resolve</source>
         <translation>Beskriv lösningen för att kunna lösa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="114" />
+        <location filename="_service_messages.py" line="115" />
         <source>Due</source>
         <translation>Förfaller</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="115" />
+        <location filename="_service_messages.py" line="116" />
         <source>Export format must be text or html, not {fmt}</source>
         <translation>Exportformatet måste vara text eller html, inte {fmt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="116" />
+        <location filename="_service_messages.py" line="117" />
         <source>Failed</source>
         <translation>Misslyckad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="117" />
+        <location filename="_service_messages.py" line="118" />
         <source>Fetch mail every 0 to 1440 minutes (0: only on demand), not {value}</source>
         <translation>Hämta e-post var 0 till 1440 minut (0: bara på begäran), inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="118" />
+        <location filename="_service_messages.py" line="119" />
         <source>Field(s) {fields} cannot be bulk edited</source>
         <translation>Fälten {fields} kan inte massredigeras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="119" />
+        <location filename="_service_messages.py" line="120" />
         <source>Folding an event log needs the column with each row's time</source>
         <translation>För att slå samman en händelselogg krävs kolumnen med varje rads tidpunkt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="120" />
+        <location filename="_service_messages.py" line="121" />
         <source>Folding an event log needs the key column</source>
         <translation>För att slå samman en händelselogg krävs nyckelkolumnen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="121" />
+        <location filename="_service_messages.py" line="122" />
         <source>Group by '{value}' is not one of: {allowed}</source>
         <translation>Gruppering efter '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="122" />
+        <location filename="_service_messages.py" line="123" />
         <source>Impact</source>
         <translation>Påverkan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="123" />
+        <location filename="_service_messages.py" line="124" />
         <source>Implemented</source>
         <translation>Genomförd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="124" />
+        <location filename="_service_messages.py" line="125" />
         <source>Import cancelled; nothing was written.</source>
         <translation>Importen avbröts; ingenting skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="125" />
+        <location filename="_service_messages.py" line="126" />
         <source>Importing {kind} needs a mapping: add --map MAPPING.toml or the name of a ready one (itsmdesk mappings lists them)</source>
         <oldsource>Importing {kind} needs a mapping: add --map MAPPING.toml (ready ones are in resources/import-maps/)</oldsource>
         <translation>Import av {kind} kräver en mappning: lägg till --map MAPPNING.toml eller namnet på en färdig (itsmdesk mappings listar dem)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="126" />
+        <location filename="_service_messages.py" line="127" />
         <source>Kind</source>
         <translation>Typ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="127" />
+        <location filename="_service_messages.py" line="128" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks comma-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara kommaavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="128" />
+        <location filename="_service_messages.py" line="129" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks pipe-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara avgränsad med lodstreck (|); ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="129" />
+        <location filename="_service_messages.py" line="130" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks semicolon-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara semikolonavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="130" />
+        <location filename="_service_messages.py" line="131" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}). The file looks tab-separated; set delimiter in [source].</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}). Filen ser ut att vara tabbavgränsad; ange delimiter i [source].</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="131" />
+        <location filename="_service_messages.py" line="132" />
         <source>Line 1: column(s) {missing} named in the mapping are not in the file's header ({count} columns: {shown}).{hint}</source>
         <translation>Rad 1: kolumnerna {missing} som anges i mappningen finns inte i filens rubrikrad ({count} kolumner: {shown}).{hint}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="132" />
+        <location filename="_service_messages.py" line="133" />
         <source>Line {line}: the file is not {encoding} (byte 0x{byte:02x}); set encoding = "{guess}" or "auto" in the mapping's [source]</source>
         <translation>Rad {line}: filen är inte {encoding} (byte 0x{byte:02x}); ange encoding = "{guess}" eller "auto" under [source] i mappningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="133" />
+        <location filename="_service_messages.py" line="134" />
         <source>Mail rule {number} is not a rule (match, value, kind...)</source>
         <translation>E-postregel {number} är ingen regel (match, value, kind...)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="134" />
+        <location filename="_service_messages.py" line="135" />
         <source>Mail rule {number} needs a value to match</source>
         <translation>E-postregel {number} behöver ett värde att matcha</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="135" />
+        <location filename="_service_messages.py" line="136" />
         <source>Mail rule {number}: a mail becomes an incident or a request, not {value}</source>
         <translation>E-postregel {number}: ett brev blir en incident eller en beställning, inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="136" />
+        <location filename="_service_messages.py" line="137" />
         <source>Mail rule {number}: match by one of {choices}, not {value}</source>
         <translation>E-postregel {number}: matcha på en av {choices}, inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="137" />
+        <location filename="_service_messages.py" line="138" />
         <source>Mail rule: there is no team {name}</source>
         <translation>E-postregel: det finns inget team {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="138" />
+        <location filename="_service_messages.py" line="139" />
         <source>Mail rule: there is no {kind} category {name}</source>
         <translation>E-postregel: det finns ingen kategori {name} för {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="139" />
+        <location filename="_service_messages.py" line="140" />
         <source>Map at least one column to a field</source>
         <translation>Mappa minst en kolumn till ett fält</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="140" />
+        <location filename="_service_messages.py" line="141" />
         <source>Mapping {path} is for {mapped}, not {kind}</source>
         <translation>Mappningen {path} gäller {mapped}, inte {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="141" />
+        <location filename="_service_messages.py" line="142" />
         <source>Mapping {path} is not valid TOML: {reason}</source>
         <translation>Mappningen {path} är inte giltig TOML: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="144" />
+        <location filename="_service_messages.py" line="145" />
         <source>Mapping {path}: [fields] {field}: an event log ([events] fold = true) cannot fill it; import the links from a file with one row per record and linked row</source>
         <translation>Mappning {path}: [fields] {field}: en händelselogg ([events] fold = true) kan inte fylla det; importera länkarna från en fil med en rad per post och länkad rad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="145" />
+        <location filename="_service_messages.py" line="146" />
         <source>Mapping {path}: [fields] {field}: {reason}</source>
         <translation>Mappningen {path}: [fields] {field}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="150" />
+        <location filename="_service_messages.py" line="151" />
         <source>Mapping {path}: importing {kind} needs key = "COLUMN": the source's id, kept as external key so that a re-import updates instead of duplicating</source>
         <translation>Mappningen {path}: import av {kind} kräver key = "COLUMN": källans id, som sparas som extern nyckel så att en ny import uppdaterar i stället för att skapa dubbletter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="151" />
+        <location filename="_service_messages.py" line="152" />
         <source>Mapping {path}: {field} is not a field of {kind} (fields: {known})</source>
         <translation>Mappningen {path}: {field} är inte ett fält i {kind} (fält: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="152" />
+        <location filename="_service_messages.py" line="153" />
         <source>Mapping {path}: {where}: {reason}</source>
         <translation>Mappningen {path}: {where}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="153" />
+        <location filename="_service_messages.py" line="154" />
         <source>Meeting status '{value}' is not one of: planned, held, cancelled</source>
         <translation>Mötesstatusen '{value}' är inte något av: planned, held, cancelled</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="154" />
+        <location filename="_service_messages.py" line="155" />
         <source>Name the folder mail is taken from (usually INBOX)</source>
         <translation>Ange mappen som e-posten hämtas från (oftast INBOX)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="155" />
+        <location filename="_service_messages.py" line="156" />
         <source>No CAB action {id}</source>
         <translation>Ingen CAB-åtgärd {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="156" />
+        <location filename="_service_messages.py" line="157" />
         <source>No CAB meeting {ref}</source>
         <translation>Inget CAB-möte {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="157" />
+        <location filename="_service_messages.py" line="158" />
         <source>No CI is named '{name}'</source>
         <translation>Inget CI heter '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="158" />
+        <location filename="_service_messages.py" line="159" />
         <source>No CI named '{name}'</source>
         <translation>Inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="159" />
+        <location filename="_service_messages.py" line="160" />
         <source>No IMAP mailbox is set up: fill in the mail settings first</source>
         <translation>Ingen IMAP-brevlåda är inställd: fyll i e-postinställningarna först</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="160" />
+        <location filename="_service_messages.py" line="161" />
         <source>No SMTP server is set: set {key} first</source>
         <translation>Ingen SMTP-server är inställd: ställ in {key} först</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="161" />
+        <location filename="_service_messages.py" line="162" />
         <source>No account with login {login}</source>
         <translation>Inget konto med inloggningsnamnet {login}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="162" />
+        <location filename="_service_messages.py" line="163" />
         <source>No announcement with id {id}</source>
         <translation>Inget meddelande med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="163" />
+        <location filename="_service_messages.py" line="164" />
         <source>No baseline named '{name}'</source>
         <translation>Ingen baslinje med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="164" />
+        <location filename="_service_messages.py" line="165" />
         <source>No business calendar {name}</source>
         <translation>Ingen arbetstidskalender {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="165" />
+        <location filename="_service_messages.py" line="166" />
         <source>No business service named {name}</source>
         <translation>Ingen verksamhetstjänst heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="166" />
+        <location filename="_service_messages.py" line="167" />
         <source>No category named {name}</source>
         <translation>Det finns ingen kategori som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="167" />
+        <location filename="_service_messages.py" line="168" />
         <source>No change with reference '{ref}'</source>
         <translation>Ingen ändring med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="168" />
+        <location filename="_service_messages.py" line="169" />
         <source>No change {ref}</source>
         <translation>Ingen ändring {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="169" />
+        <location filename="_service_messages.py" line="170" />
         <source>No default business calendar: create one named Default or pass --calendar NAME</source>
         <translation>Ingen standardkalender för arbetstid: skapa en med namnet Default eller ange --calendar NAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="170" />
+        <location filename="_service_messages.py" line="171" />
         <source>No incident or request {ref}</source>
         <translation>Ingen incident eller begäran {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="171" />
+        <location filename="_service_messages.py" line="172" />
         <source>No incident {ref}</source>
         <translation>Ingen incident {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="172" />
+        <location filename="_service_messages.py" line="173" />
         <source>No new password for {login}: set ITSMDESK_NEW_PASSWORD or run the command in a terminal</source>
         <translation>Inget nytt lösenord för {login}: sätt ITSMDESK_NEW_PASSWORD eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="173" />
+        <location filename="_service_messages.py" line="174" />
         <source>No password for {login}: set ITSMDESK_PASSWORD or run the command in a terminal</source>
         <translation>Inget lösenord för {login}: sätt ITSMDESK_PASSWORD eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="174" />
+        <location filename="_service_messages.py" line="175" />
         <source>No password for {who}: set ITSMDESK_PASSWORD, remember it in the keyring (File &gt; Connect in the desktop app), or run the command in a terminal</source>
         <translation>Inget lösenord för {who}: sätt ITSMDESK_PASSWORD, spara det i nyckelringen (Arkiv &gt; Anslut i skrivbordsprogrammet) eller kör kommandot i en terminal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="175" />
+        <location filename="_service_messages.py" line="176" />
         <source>No password is known for the mailbox {user}: enter it in the mail settings (it is kept in the keyring)</source>
         <translation>Inget lösenord är känt för brevlådan {user}: skriv in det i e-postinställningarna (det sparas i nyckelringen)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="176" />
+        <location filename="_service_messages.py" line="177" />
         <source>No person with the login, e-mail address or name {text}</source>
         <translation>Ingen person har inloggningen, e-postadressen eller namnet {text}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="177" />
+        <location filename="_service_messages.py" line="178" />
         <source>No problem or known error with id {id}</source>
         <translation>Inget problem eller känt fel med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="178" />
+        <location filename="_service_messages.py" line="179" />
         <source>No problem {ref}</source>
         <translation>Inget problem {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="179" />
+        <location filename="_service_messages.py" line="180" />
         <source>No release with reference '{ref}'</source>
         <translation>Ingen release med referensen '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="180" />
+        <location filename="_service_messages.py" line="181" />
         <source>No site with code {code}</source>
         <translation>Ingen plats med koden {code}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="181" />
+        <location filename="_service_messages.py" line="182" />
         <source>No site with id {id}</source>
         <translation>Ingen plats med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="182" />
+        <location filename="_service_messages.py" line="183" />
         <source>No step '{step}' in this release</source>
         <translation>Inget steg '{step}' i den här releasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="183" />
+        <location filename="_service_messages.py" line="184" />
         <source>No such file: {path}</source>
         <translation>Filen finns inte: {path}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="184" />
+        <location filename="_service_messages.py" line="185" />
         <source>No team {name}</source>
         <translation>Inget team {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="185" />
+        <location filename="_service_messages.py" line="186" />
         <source>No {kind} with id {id}</source>
         <translation>Ingen {kind} med id {id}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="186" />
+        <location filename="_service_messages.py" line="187" />
         <source>No {kind} {ref}</source>
         <translation>Ingen {kind} {ref}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="187" />
+        <location filename="_service_messages.py" line="188" />
         <source>Nobody named {name} is in the directory</source>
         <translation>Ingen som heter {name} finns i katalogen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="188" />
+        <location filename="_service_messages.py" line="189" />
         <source>Nothing has the reference or name '{ref}'</source>
         <translation>Inget har referensen eller namnet '{ref}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="189" />
+        <location filename="_service_messages.py" line="190" />
         <source>Only its owner may change the private saved queue {name}.</source>
         <translation>Bara ägaren får ändra den privata sparade kön {name}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="190" />
+        <location filename="_service_messages.py" line="191" />
         <source>Opened</source>
         <translation>Öppnad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="191" />
+        <location filename="_service_messages.py" line="192" />
         <source>Other people were changing the same records at the same moment and the database could not put this change in order ({reason}); nothing was changed, try again.</source>
         <translation>Andra ändrade samma poster i samma ögonblick och databasen kunde inte ordna in den här ändringen ({reason}); ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="192" />
+        <location filename="_service_messages.py" line="193" />
         <source>Overriding the risk needs a reason</source>
         <translation>Att åsidosätta risken kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="193" />
+        <location filename="_service_messages.py" line="194" />
         <source>PIR outcome '{value}' is not one of: {allowed}</source>
         <translation>PIR-utfallet '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="194" />
+        <location filename="_service_messages.py" line="195" />
         <source>Page size '{value}' is not one of: A4, Letter</source>
         <translation>Sidstorleken '{value}' är inte något av: A4, Letter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="195" />
+        <location filename="_service_messages.py" line="196" />
         <source>Pick at least one value for the filter on {name}</source>
         <translation>Välj minst ett värde för filtret på {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="196" />
+        <location filename="_service_messages.py" line="197" />
         <source>PostgreSQL refused to change the login {login}: {reason}</source>
         <translation>PostgreSQL vägrade ändra inloggningen {login}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="197" />
+        <location filename="_service_messages.py" line="198" />
         <source>Priority</source>
         <translation>Prioritet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="198" />
+        <location filename="_service_messages.py" line="199" />
         <source>Propagation '{value}' is not one of: {allowed}</source>
         <translation>Spridningen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="199" />
+        <location filename="_service_messages.py" line="200" />
         <source>Record the permanent solution (or a workaround) before resolving the problem</source>
         <translation>Registrera den permanenta lösningen (eller en tillfällig lösning) innan problemet löses</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="200" />
+        <location filename="_service_messages.py" line="201" />
         <source>Record the root cause before marking it known</source>
         <translation>Registrera grundorsaken innan den markeras som känd</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="201" />
+        <location filename="_service_messages.py" line="202" />
         <source>Recording '{decision}' for {ref} against the votes (which say '{outcome}') needs a reason</source>
         <translation>Att registrera '{decision}' för {ref} mot rösterna (som säger '{outcome}') kräver en orsak</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="202" />
+        <location filename="_service_messages.py" line="203" />
         <source>Reference</source>
         <translation>Referens</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="203" />
+        <location filename="_service_messages.py" line="204" />
         <source>Reject</source>
         <translation>Avslå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="204" />
+        <location filename="_service_messages.py" line="205" />
         <source>Relation type '{value}' is not one of: {allowed}</source>
         <translation>Relationstypen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="205" />
+        <location filename="_service_messages.py" line="206" />
         <source>Resolved</source>
         <translation>Löst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="206" />
+        <location filename="_service_messages.py" line="207" />
         <source>Return to requester</source>
         <translation>Returnera till beställaren</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="207" />
+        <location filename="_service_messages.py" line="208" />
         <source>Rework</source>
         <translation>Omarbeta</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="208" />
+        <location filename="_service_messages.py" line="209" />
         <source>Risk level '{value}' is not one of: {allowed}</source>
         <translation>Risknivån '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="209" />
+        <location filename="_service_messages.py" line="210" />
         <source>SLA</source>
         <translation>SLA</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="210" />
+        <location filename="_service_messages.py" line="211" />
         <source>SLA targets must be positive minutes</source>
         <translation>SLA-mål måste vara ett positivt antal minuter</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="211" />
+        <location filename="_service_messages.py" line="212" />
         <source>SLA: {n} more tickets like these</source>
         <translation>SLA: {n} ärenden till som dessa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="212" />
+        <location filename="_service_messages.py" line="213" />
         <source>SLA: {reason}</source>
         <translation>SLA: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="213" />
+        <location filename="_service_messages.py" line="214" />
         <source>SQLite error on {path}: {reason}</source>
         <translation>SQLite-fel i {path}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="214" />
+        <location filename="_service_messages.py" line="215" />
         <source>Say why the ticket goes to another team</source>
         <translation>Ange varför ärendet går till ett annat team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="215" />
+        <location filename="_service_messages.py" line="216" />
         <source>Say why the ticket is escalated</source>
         <translation>Ange varför ärendet eskaleras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="216" />
+        <location filename="_service_messages.py" line="217" />
         <source>Say why the ticket is pending</source>
         <translation>Ange varför ärendet är väntande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="217" />
+        <location filename="_service_messages.py" line="218" />
         <source>Schedule</source>
         <translation>Schemalägg</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="218" />
+        <location filename="_service_messages.py" line="219" />
         <source>Select the incidents to link first</source>
         <translation>Markera först de incidenter som ska kopplas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="219" />
+        <location filename="_service_messages.py" line="220" />
         <source>Select the tickets to change</source>
         <translation>Markera de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="220" />
+        <location filename="_service_messages.py" line="221" />
         <source>Send to CAB</source>
         <translation>Skicka till CAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="221" />
+        <location filename="_service_messages.py" line="222" />
         <source>Send to ECAB</source>
         <translation>Skicka till ECAB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="222" />
+        <location filename="_service_messages.py" line="223" />
         <source>Setting up a shared database needs a superuser, or a role with CREATEROLE that owns the database ({login} is neither)</source>
         <translation>Att sätta upp en delad databas kräver en superanvändare eller en roll med CREATEROLE som äger databasen ({login} är ingetdera)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="223" />
+        <location filename="_service_messages.py" line="224" />
         <source>Show at least one column</source>
         <translation>Visa minst en kolumn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="224" />
+        <location filename="_service_messages.py" line="225" />
         <source>Some of the affected CIs are no longer in the CMDB</source>
         <translation>Några av de berörda CI:na finns inte längre i CMDB</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="225" />
+        <location filename="_service_messages.py" line="226" />
         <source>Standard changes are pre-approved and do not go before the CAB: {refs}</source>
         <translation>Standardändringar är förgodkända och behandlas inte av CAB: {refs}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="226" />
+        <location filename="_service_messages.py" line="227" />
         <source>Start implementing</source>
         <translation>Påbörja genomförande</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="227" />
+        <location filename="_service_messages.py" line="228" />
         <source>Start review (PIR)</source>
         <translation>Påbörja granskning (PIR)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="228" />
+        <location filename="_service_messages.py" line="229" />
         <source>Status</source>
         <translation>Status</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="229" />
+        <location filename="_service_messages.py" line="230" />
         <source>Status '{value}' is not one of: {allowed}</source>
         <translation>Statusen '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="230" />
+        <location filename="_service_messages.py" line="231" />
         <source>Step '{name}' cannot depend on itself</source>
         <translation>Steget '{name}' kan inte bero på sig självt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="231" />
+        <location filename="_service_messages.py" line="232" />
         <source>Step '{name}' cannot move from {old} to {new}</source>
         <translation>Steget '{name}' kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="232" />
+        <location filename="_service_messages.py" line="233" />
         <source>Step '{name}' waits for: {steps}</source>
         <translation>Steget '{name}' väntar på: {steps}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="233" />
+        <location filename="_service_messages.py" line="234" />
         <source>Step {n} is not a question with answers</source>
         <translation>Steg {n} är inte en fråga med svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="234" />
+        <location filename="_service_messages.py" line="235" />
         <source>Step {n} needs a question</source>
         <translation>Steg {n} måste ha en fråga</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="235" />
+        <location filename="_service_messages.py" line="236" />
         <source>Step {n} needs at least one answer</source>
         <translation>Steg {n} måste ha minst ett svar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="236" />
+        <location filename="_service_messages.py" line="237" />
         <source>Step {n}: there is no team {team} to route to</source>
         <translation>Steg {n}: det finns inget team {team} att skicka ärendet till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="237" />
+        <location filename="_service_messages.py" line="238" />
         <source>Steps of different releases cannot depend on each other</source>
         <translation>Steg i olika releaser kan inte bero på varandra</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="238" />
+        <location filename="_service_messages.py" line="239" />
         <source>Submit</source>
         <translation>Skicka in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="239" />
+        <location filename="_service_messages.py" line="240" />
         <source>Take 'hub' or 'replica', not '{take}'.</source>
         <translation>Välj 'hub' eller 'replica', inte '{take}'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="240" />
+        <location filename="_service_messages.py" line="241" />
         <source>Team</source>
         <translation>Team</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="241" />
+        <location filename="_service_messages.py" line="242" />
         <source>Template {name} is not active</source>
         <translation>Mallen {name} är inte aktiv</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="243" />
+        <location filename="_service_messages.py" line="244" />
         <source>The SLA target P{priority} was removed by someone else; nothing was saved.</source>
         <translation>SLA-målet P{priority} togs bort av någon annan; inget sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="244" />
+        <location filename="_service_messages.py" line="245" />
         <source>The SMTP server {server} did not accept the test: {reason}</source>
         <translation>SMTP-servern {server} godtog inte testet: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="245" />
+        <location filename="_service_messages.py" line="246" />
         <source>The business calendar has no working hours</source>
         <translation>Arbetstidskalendern har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="246" />
+        <location filename="_service_messages.py" line="247" />
         <source>The business calendar {name} has no working hours</source>
         <translation>Arbetstidskalendern {name} har inga arbetstider</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="247" />
+        <location filename="_service_messages.py" line="248" />
         <source>The conflict on {record} ({field}) was decided already, by {who} at {when} UTC.</source>
         <translation>Konflikten på {record} ({field}) är redan avgjord, av {who} {when} UTC.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="248" />
+        <location filename="_service_messages.py" line="249" />
         <source>The copy of the hub is not consistent ({detail}); the replica was not made.</source>
         <translation>Kopian av navet är inte konsekvent ({detail}); repliken skapades inte.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="249" />
+        <location filename="_service_messages.py" line="250" />
         <source>The database cannot be reached ({reason}).</source>
         <translation>Databasen går inte att nå ({reason}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="250" />
+        <location filename="_service_messages.py" line="251" />
         <source>The database file {path} is busy: another connection of this program has been writing since {since}; nothing was changed, try again.</source>
         <translation>Databasfilen {path} är upptagen: en annan anslutning i det här programmet har skrivit sedan {since}; ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="251" />
+        <location filename="_service_messages.py" line="252" />
         <source>The database file {path} is busy: another program is writing to it ({reason}); nothing was changed, try again.</source>
         <translation>Databasfilen {path} är upptagen: ett annat program skriver i den ({reason}); ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="252" />
+        <location filename="_service_messages.py" line="253" />
         <source>The database file {path} is busy: process {pid} ({program} by {user} on {host}) has been writing since {since}; nothing was changed, try again.</source>
         <translation>Databasfilen {path} är upptagen: process {pid} ({program} av {user} på {host}) har skrivit sedan {since}; ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="253" />
+        <location filename="_service_messages.py" line="254" />
         <source>The database is busy with another writer ({reason}); nothing was saved, try again.</source>
         <translation>Databasen är upptagen med en annan skrivning ({reason}); ingenting sparades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="254" />
+        <location filename="_service_messages.py" line="255" />
         <source>The diagnostic script routes to an unknown team: {team}</source>
         <translation>Diagnosskriptet skickar ärenden till ett okänt team: {team}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="255" />
+        <location filename="_service_messages.py" line="256" />
         <source>The escalation share must be 1-100 %, not {pct}</source>
         <translation>Eskaleringsandelen måste vara 1–100 %, inte {pct}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="256" />
+        <location filename="_service_messages.py" line="257" />
         <source>The file is empty (no header line)</source>
         <translation>Filen är tom (ingen rubrikrad)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="258" />
+        <location filename="_service_messages.py" line="259" />
         <source>The filter on {name} needs a value</source>
         <translation>Filtret på {name} måste ha ett värde</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="259" />
+        <location filename="_service_messages.py" line="260" />
         <source>The filters cannot be counted: {error}</source>
         <translation>Det går inte att räkna träffarna för filtren: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="260" />
+        <location filename="_service_messages.py" line="261" />
         <source>The first account must be an administrator's</source>
         <translation>Det första kontot måste vara en administratörs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="261" />
+        <location filename="_service_messages.py" line="262" />
         <source>The folder {folder} does not exist; nothing was written.</source>
         <translation>Mappen {folder} finns inte; inget skrevs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="262" />
+        <location filename="_service_messages.py" line="263" />
         <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation>Navet {hub} har schemaversion {found}, äldre än den här itsmdesk ({ours}): uppgradera navet först.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="263" />
+        <location filename="_service_messages.py" line="264" />
         <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
         <translation>Importen skulle bryta mot en regel i databasen ({reason}); inget importerades. Kör den med --dry-run för att se vilka rader det gäller.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="265" />
         <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
         <translation>Längden för ändringar utan slut måste vara 0–{most} minuter, inte {minutes}; inget ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="266" />
         <source>The login {login} is not a person of this database</source>
         <translation>Inloggningen {login} hör inte till någon person i den här databasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="267" />
         <source>The mail server {host}:{port} could not be used: {reason}</source>
         <translation>E-postservern {host}:{port} kunde inte användas: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="268" />
         <source>The mailbox has no folder {folder}</source>
         <translation>Brevlådan har ingen mapp {folder}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="269" />
         <source>The old password is wrong.</source>
         <translation>Det gamla lösenordet är fel.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="270" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="271" />
         <source>The period must start before it ends ({start} is not before {end}).</source>
         <translation>Perioden måste börja innan den slutar ({start} är inte före {end}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="272" />
         <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
         <translation>Porten måste vara mellan 1 och 65535 (0 för den vanliga), inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="273" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="274" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="275" />
         <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation>Repliken fortsatte att ändras under synkroniseringen; det som skickades är säkert på navet. Synkronisera igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="276" />
         <source>The report period must end after it starts</source>
         <translation>Rapportperioden måste sluta efter att den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="277" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="278" />
         <source>The rules file must hold a JSON list of rules</source>
         <translation>Regelfilen måste innehålla en JSON-lista med regler</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="279" />
         <source>The server name {value} contains spaces</source>
         <translation>Servernamnet {value} innehåller mellanslag</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="280" />
         <source>The setting {key} is {value}; use a port number such as 587</source>
         <translation>Inställningen {key} är {value}; använd ett portnummer, till exempel 587</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="281" />
         <source>The setting {key} is {value}; use starttls, ssl or none</source>
         <translation>Inställningen {key} är {value}; använd starttls, ssl eller none</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="282" />
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="283" />
         <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation>Den delade databasen nekade ditt konto detta ({reason}); inget ändrades. Be en administratör om rollen som behövs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="284" />
         <source>The two passwords differ</source>
         <translation>De två lösenorden skiljer sig åt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="285" />
         <source>The window is still reading from the database; nothing was changed, try again.</source>
         <translation>Fönstret läser fortfarande från databasen; ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="286" />
         <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation>Det finns redan en fil på {path}; en replik skapas i en ny fil.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="287" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="288" />
         <source>There is no database at {path}.</source>
         <translation>Det finns ingen databas på {path}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="289" />
         <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
         <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="290" />
+        <source>There is no site with the code '{code}' on the hub.</source>
+        <translation>Det finns ingen plats med koden '{code}' på navet.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="291" />
         <source>There is no sync conflict {id} in this database; list them with 'itsmdesk replica conflicts'.</source>
         <translation>Det finns ingen synkroniseringskonflikt {id} i den här databasen; lista dem med 'itsmdesk replica conflicts'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="292" />
         <source>There is no sync file at {path}.</source>
         <translation>Det finns ingen synkfil på {path}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="293" />
+        <source>There is no team named '{name}' on the hub; the scope names teams by their exact name.</source>
+        <translation>Det finns inget team som heter '{name}' på navet; omfånget anger team med deras exakta namn.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="294" />
         <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
         <translation>Den här datorn har ingen nyckelring att spara SMTP-lösenordet i; sätt ITSMDESK_SMTP_PASSWORD där e-posten skickas ifrån. De andra inställningarna sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="295" />
         <source>This database has accounts already: an administrator adds people.</source>
         <translation>Databasen har redan konton: en administratör lägger till personer.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="296" />
         <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation>Databasen har konton: logga in för att ändra något (--user INLOGGNING eller ITSMDESK_USER; lösenordet från ITSMDESK_PASSWORD eller efterfrågat).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="297" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="298" />
         <source>This database is a replica, not the hub: import a site's bundle at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
         <translation>Den här databasen är en replik, inte navet: importera en plats paket på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="299" />
         <source>This database is not a replica: make one with 'itsmdesk replica create --from URL --site CODE FILE.db'.</source>
         <translation>Den här databasen är inte en replik: skapa en med 'itsmdesk replica create --from URL --site CODE FILE.db'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="300" />
         <source>This is not a shared database set up with 'itsmdesk admin setup-shared'</source>
         <translation>Det här är ingen delad databas som satts upp med 'itsmdesk admin setup-shared'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="301" />
         <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
         <translation>Det här brevet väntar inte längre i kön med omatchad e-post (det är {status}); ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="302" />
         <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
         <translation>Den här repliken har ingen nyckel att signera en buren fil med (den skapades av en äldre itsmdesk): synka över nätverket en gång, eller skapa repliken på nytt.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="303" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: navet måste uppgraderas först. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="304" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: uppgradera itsmdesk här och öppna repliken en gång (den uppgraderas), synkronisera sedan igen. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="305" />
         <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation>Den här repliken skapades från en annan databas än {hub}; ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="306" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="307" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="308" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="309" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="310" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="311" />
         <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation>Okänd målgrupp {audience}: använd everyone eller it_staff</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="312" />
         <source>Unknown change status {status}; the statuses are {known}.</source>
         <translation>Okänd ändringsstatus {status}; statusarna är {known}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="313" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="314" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="315" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="316" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="317" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="318" />
         <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation>Okänd(a) roll(er): {roles} (roller: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="319" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="320" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="321" />
         <source>Unknown weekday in {text}</source>
         <translation>Okänd veckodag i {text}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="322" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="323" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="324" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="325" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="326" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="327" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325" />
+        <location filename="_service_messages.py" line="328" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="326" />
+        <location filename="_service_messages.py" line="329" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="327" />
+        <location filename="_service_messages.py" line="330" />
         <source>Working hours {span} are listed after a later span; list each day's hours in order</source>
         <translation>Arbetstiderna {span} står efter ett senare tidsspann; ange varje dags arbetstider i ordning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="328" />
+        <location filename="_service_messages.py" line="331" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="329" />
+        <location filename="_service_messages.py" line="332" />
         <source>Working hours {span} overlap {other}</source>
         <translation>Arbetstiderna {span} överlappar {other}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="330" />
+        <location filename="_service_messages.py" line="333" />
         <source>Working hours {text} are not like "mon-fri 08:00-17:00"</source>
         <translation>Arbetstiderna {text} är inte som "mon-fri 08:00-17:00"</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="331" />
+        <location filename="_service_messages.py" line="334" />
         <source>Wrong login or password.</source>
         <translation>Fel inloggningsnamn eller lösenord.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="333" />
+        <location filename="_service_messages.py" line="336" />
         <source>You cannot deactivate your own account</source>
         <translation>Du kan inte inaktivera ditt eget konto</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="353" />
+        <location filename="_service_messages.py" line="356" />
         <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
         <translation>att skapa {kind} {name} skulle upprepa {value}, som {other} också skapas med</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="354" />
+        <location filename="_service_messages.py" line="357" />
         <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
         <translation>att skapa {kind} {name} skulle upprepa {value}, som {record} redan har</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="355" />
+        <location filename="_service_messages.py" line="358" />
         <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
         <translation>att skapa {kind} {name}: dess {field} skulle bli längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="386" />
+        <location filename="_service_messages.py" line="389" />
         <source>no external key: the cell is {value}</source>
         <translation>ingen extern nyckel: cellen är {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="421" />
+        <location filename="_service_messages.py" line="424" />
         <source>the hub</source>
         <translation>navet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="422" />
+        <location filename="_service_messages.py" line="425" />
         <source>the key is longer than {max} characters ({length})</source>
         <translation>nyckeln är längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="423" />
+        <location filename="_service_messages.py" line="426" />
         <source>the replica</source>
         <translation>repliken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="424" />
+        <location filename="_service_messages.py" line="427" />
         <source>the same as line {first}: imported once</source>
         <translation>samma som rad {first}: importeras en gång</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="443" />
+        <location filename="_service_messages.py" line="446" />
         <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as '{table}') and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation>{db} är ingen itsmdesk-databas: den innehåller {count} tabeller från något annat (till exempel '{table}') och inget itsmdesk-schema. Den lämnades orörd; ge itsmdesk en ny fil eller en tom databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="452" />
+        <location filename="_service_messages.py" line="455" />
         <source>{label} must be at most {max}</source>
         <translation>{label} får vara högst {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="457" />
+        <location filename="_service_messages.py" line="460" />
         <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
         <translation>{name} har ingen e-postadress; lägg till en innan du låter hen prenumerera på {service}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="458" />
+        <location filename="_service_messages.py" line="461" />
         <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
         <translation>{name} är en Outlook .msg-fil, som den här installationen inte kan läsa (den behöver det valfria paketet extract-msg); spara brevet som .eml i Outlook eller dra det från Outlook på webben i stället.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="459" />
+        <location filename="_service_messages.py" line="462" />
         <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation>{name} är större än {max} byte (den växte medan den lästes); bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="460" />
+        <location filename="_service_messages.py" line="463" />
         <source>{name} is not a business service; people subscribe to business services</source>
         <translation>{name} är ingen verksamhetstjänst; man prenumererar på verksamhetstjänster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="461" />
+        <location filename="_service_messages.py" line="464" />
         <source>{name} is not a mail file (.eml or .msg)</source>
         <translation>{name} är ingen e-postfil (.eml eller .msg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="462" />
+        <location filename="_service_messages.py" line="465" />
         <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation>{name} är ingen vanlig fil (en enhet, en pipe eller en mapp); bara filer kan bifogas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="463" />
+        <location filename="_service_messages.py" line="466" />
         <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
         <translation>{name} är inget Outlook-brev som kan läsas (skadat, krypterat eller ingen .msg-fil).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="466" />
+        <location filename="_service_messages.py" line="469" />
         <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
         <translation>{name} för {kind} är längre än {max} tecken ({length}); korta det</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="472" />
+        <location filename="_service_messages.py" line="475" />
         <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
         <translation>{n} post(er) ändrades medan deras dubblerade externa nycklar döptes om; ingenting ändrades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="475" />
+        <location filename="_service_messages.py" line="478" />
         <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
         <translation>{path} kan inte läsas som en databas ({reason}); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="476" />
+        <location filename="_service_messages.py" line="479" />
         <source>{path} carries the hub's changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
         <translation>{path} innehåller navets ändringar från journal-id {start}, men repliken är aktuell bara till {checkpoint}: importera först svaret på ett tidigare paket, eller synka över nätverket. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="477" />
+        <location filename="_service_messages.py" line="480" />
         <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
         <translation>{path} har schemaversion {found}, nyare än den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk först. Ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="478" />
+        <location filename="_service_messages.py" line="481" />
         <source>{path} holds a batch of site {other} inside site {site}'s bundle; nothing was applied.</source>
         <translation>{path} innehåller en omgång från plats {other} i plats {site}s paket; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="481" />
+        <location filename="_service_messages.py" line="484" />
         <source>{path} is a site's bundle for the hub, not the hub's answer: import it at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
         <translation>{path} är en plats paket till navet, inte navets svar: importera det på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="482" />
+        <location filename="_service_messages.py" line="485" />
         <source>{path} is damaged (SQLite's integrity check: {detail}); nothing was restored</source>
         <translation>{path} är skadad (SQLite:s integritetskontroll: {detail}); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="483" />
+        <location filename="_service_messages.py" line="486" />
         <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
         <translation>{path} är skadad (dess kontrollsumma stämmer inte); inget tillämpades. Bär filen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="486" />
+        <location filename="_service_messages.py" line="489" />
         <source>{path} is not a file; nothing was restored</source>
         <translation>{path} är inte en fil; ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="487" />
+        <location filename="_service_messages.py" line="490" />
         <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
         <translation>{path} är ingen vanlig fil (en enhet, en pipe eller en socket); en itsmdesk-databas är en fil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="488" />
+        <location filename="_service_messages.py" line="491" />
         <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
         <translation>{path} är inte en SQLite-databas (det är en säkerhetskopia från itsmdesk); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="490" />
+        <location filename="_service_messages.py" line="493" />
         <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
         <translation>{path} är inte en itsmdesk-databas (den har ingen schemaversion); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="492" />
+        <location filename="_service_messages.py" line="495" />
         <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
         <translation>{path} är ingen synkfil från itsmdesk, eller så är den skadad (avkortad?); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="493" />
+        <location filename="_service_messages.py" line="496" />
         <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
         <translation>{path} är ingen synkfil från itsmdesk; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="494" />
+        <location filename="_service_messages.py" line="497" />
         <source>{path} is not signed by site {site}'s key (made elsewhere, or changed on the way); nothing was applied.</source>
         <translation>{path} är inte signerad med plats {site}s nyckel (skapad någon annanstans, eller ändrad på vägen); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="496" />
+        <location filename="_service_messages.py" line="499" />
         <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
         <translation>{path} är öppen i ett annat program (ett itsmdesk-fönster eller kommando); stäng det och återställ igen. Ingenting ersattes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="497" />
+        <location filename="_service_messages.py" line="500" />
         <source>{path} is the database itself; give a backup file</source>
         <translation>{path} är själva databasen; ange en säkerhetskopia</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="498" />
+        <location filename="_service_messages.py" line="501" />
         <source>{path} is the hub's answer for a site, not a site's bundle: import it on the site's replica. Nothing was applied.</source>
         <translation>{path} är navets svar till en plats, inte en plats paket: importera det på platsens replik. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="499" />
+        <location filename="_service_messages.py" line="502" />
         <source>{path} is the hub's answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
         <translation>{path} är navets svar till plats {theirs}, inte till den här repliken ({ours}); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="500" />
+        <location filename="_service_messages.py" line="503" />
         <source>{path} is the name of an unfinished backup's temporary file; give another name</source>
         <translation>{path} är namnet på en ofärdig säkerhetskopias temporära fil; ange ett annat namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="501" />
+        <location filename="_service_messages.py" line="504" />
         <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
         <translation>{path} är den ofärdiga kopian från en avbruten säkerhetskopiering eller återställning, inte en säkerhetskopia; ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="502" />
+        <location filename="_service_messages.py" line="505" />
         <source>{path} was made by a replica of another database; nothing was applied.</source>
         <translation>{path} skapades av en replik av en annan databas; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="503" />
+        <location filename="_service_messages.py" line="506" />
         <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
         <translation>{path} skrevs av en nyare itsmdesk; uppgradera itsmdesk här först. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="510" />
+        <location filename="_service_messages.py" line="513" />
         <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
         <translation>{path}, rad {line}: en cell är längre än {limit} tecken, det mesta en CSV-cell kan rymma; korta den (eller stäng ett citattecken som lämnats öppet)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="511" />
+        <location filename="_service_messages.py" line="514" />
         <source>{path}, line {line}: bad CSV ({reason})</source>
         <translation>{path}, rad {line}: felaktig CSV ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="523" />
+        <location filename="_service_messages.py" line="526" />
         <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
         <translation>{path}: journalrad {row} ändrades eller togs bort efter att den skrevs (hashkedjan bryts där); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="526" />
+        <location filename="_service_messages.py" line="529" />
         <source>{record} already has external key {key}; nothing was saved</source>
         <translation>{record} har redan den externa nyckeln {key}; ingenting sparades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="528" />
+        <location filename="_service_messages.py" line="531" />
         <source>{record} has no field {field} any more; keep the hub's value.</source>
         <translation>{record} har inte längre fältet {field}; behåll navets värde.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="529" />
+        <location filename="_service_messages.py" line="532" />
         <source>{record} is no longer there (deleted since the conflict), so the replica's value cannot be taken; keep the hub's.</source>
         <translation>{record} finns inte längre (borttagen sedan konflikten), så replikens värde kan inte tas; behåll navets.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="531" />
+        <location filename="_service_messages.py" line="534" />
         <source>{record}: the hub deleted what the replica changed, so only the hub's side can be kept.</source>
         <translation>{record}: navet tog bort det som repliken ändrade, så bara navets sida kan behållas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="532" />
+        <location filename="_service_messages.py" line="535" />
         <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub's.</source>
         <translation>{record}: raden som repliken ändrade finns inte längre, så dess värde kan inte tas; behåll navets.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="556" />
+        <location filename="_service_messages.py" line="559" />
         <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
         <translation>{table}: det unika indexet på externa nycklar saknas (två importer samtidigt kan dubblera poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="557" />
+        <location filename="_service_messages.py" line="560" />
         <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
         <translation>{table}: {n} extern(a) nyckel/nycklar finns på mer än en post, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="558" />
+        <location filename="_service_messages.py" line="561" />
         <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
         <translation>{table}: {n} post(er) hade en extern nyckel som en annan post redan hade och döptes om till NYCKEL#dup-N, t.ex. {examples}; slå ihop eller ta bort dem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="559" />
+        <location filename="_service_messages.py" line="562" />
         <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
         <translation>{table}: {n} post(er) med ett värde i {field} som inte är tillåtet, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="564" />
+        <location filename="_service_messages.py" line="567" />
         <source>{value} is already held by {record}: two records cannot share {fields}</source>
         <translation>{value} används redan av {record}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="565" />
+        <location filename="_service_messages.py" line="568" />
         <source>{value} is also given on line {first}: two records cannot share {fields}</source>
         <translation>{value} anges också på rad {first}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="567" />
+        <location filename="_service_messages.py" line="570" />
         <source>{value} is not a finite number</source>
         <translation>{value} är inte ett ändligt tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="572" />
+        <location filename="_service_messages.py" line="575" />
         <source>{value} is not on the scale {low} to {high}</source>
         <translation>{value} ligger inte på skalan {low} till {high}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="573" />
+        <location filename="_service_messages.py" line="576" />
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation>{value} är för stort: ett heltal här ligger mellan {min} och {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="575" />
+        <location filename="_service_messages.py" line="578" />
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation>{where} har schemaversion {found}, nyare än den här itsmdesk förstår ({ours}); uppgradera itsmdesk. Ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="576" />
+        <location filename="_service_messages.py" line="579" />
         <source>{where} is not an itsmdesk database.</source>
         <translation>{where} är ingen itsmdesk-databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="577" />
+        <location filename="_service_messages.py" line="580" />
         <source>{who} may not record another member's vote: that needs the role change manager.</source>
         <translation>{who} får inte registrera en annan ledamots röst: det kräver rollen ändringsansvarig.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="578" />
+        <location filename="_service_messages.py" line="581" />
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation>{who} får inte {what}: det kräver rollen {role_name}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="334" />
+        <location filename="_service_messages.py" line="337" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
@@ -14670,972 +14749,972 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
         <translation>Ett filnamn eller en adress innehåller ett NUL-tecken (kod 0); ta bort det och försök igen. Inget ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="77" />
+        <location filename="_service_messages.py" line="78" />
         <source>Bad database URL '{url}' ({reason}): write postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Felaktig databas-URL '{url}' ({reason}): skriv postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="79" />
+        <location filename="_service_messages.py" line="80" />
         <source>Bad database URL '{url}': it holds a NUL character</source>
         <translation>Felaktig databas-URL '{url}': den innehåller ett NUL-tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="85" />
+        <location filename="_service_messages.py" line="86" />
         <source>Bad template {text}: {reason}</source>
         <translation>Felaktig mall {text}: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="142" />
+        <location filename="_service_messages.py" line="143" />
         <source>Mapping {path} nests lists or tables too deeply to be a mapping</source>
         <translation>Mappningen {path} nästlar listor eller tabeller för djupt för att vara en mappning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="143" />
+        <location filename="_service_messages.py" line="144" />
         <source>Mapping {path}, line {line}: not UTF-8 text (byte {byte}); save the mapping as UTF-8</source>
         <translation>Mappningen {path}, rad {line}: inte UTF-8-text (byte {byte}); spara mappningen som UTF-8</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="146" />
+        <location filename="_service_messages.py" line="147" />
         <source>Mapping {path}: [fields] {name}: create only applies to a link to another record</source>
         <translation>Mappningen {path}: [fields] {name}: create gäller bara en länk till en annan post</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="147" />
+        <location filename="_service_messages.py" line="148" />
         <source>Mapping {path}: [fields] {name}: create.{key} = {value} is not a {model} {key}; allowed: {allowed}</source>
         <translation>Mappningen {path}: [fields] {name}: create.{key} = {value} är inte ett giltigt värde för {key} i {model}; tillåtna: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="148" />
+        <location filename="_service_messages.py" line="149" />
         <source>Mapping {path}: [fields] {name}: create.{key} is not a field of {model} (fields: {allowed})</source>
         <translation>Mappningen {path}: [fields] {name}: create.{key} är inget fält i {model} (fält: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="149" />
+        <location filename="_service_messages.py" line="150" />
         <source>Mapping {path}: [fields] {name}: create.{key} must be text</source>
         <translation>Mappningen {path}: [fields] {name}: create.{key} måste vara text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="242" />
+        <location filename="_service_messages.py" line="243" />
         <source>Text holding a NUL character (code 0) cannot be stored or searched; nothing was saved. Remove the character and try again.</source>
         <translation>Text som innehåller ett NUL-tecken (kod 0) kan inte sparas eller sökas; inget sparades. Ta bort tecknet och försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="257" />
+        <location filename="_service_messages.py" line="258" />
         <source>The file {path} cannot be used: {reason}.</source>
         <translation>Filen {path} kan inte användas: {reason}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="332" />
+        <location filename="_service_messages.py" line="335" />
         <source>Years {first}-{last} cannot be expanded: give at most {most} years between {low} and {high}</source>
         <translation>Åren {first}-{last} kan inte gås igenom: ange högst {most} år mellan {low} och {high}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335" />
+        <location filename="_service_messages.py" line="338" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="336" />
+        <location filename="_service_messages.py" line="339" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337" />
+        <location filename="_service_messages.py" line="340" />
         <source>a duration</source>
         <translation>en varaktighet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338" />
+        <location filename="_service_messages.py" line="341" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339" />
+        <location filename="_service_messages.py" line="342" />
         <source>a period</source>
         <translation>en period</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340" />
+        <location filename="_service_messages.py" line="343" />
         <source>a time of day</source>
         <translation>en tid på dagen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341" />
+        <location filename="_service_messages.py" line="344" />
         <source>a value of another kind</source>
         <translation>ett värde av annat slag</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342" />
+        <location filename="_service_messages.py" line="345" />
         <source>administrator</source>
         <translation>administratör</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343" />
+        <location filename="_service_messages.py" line="346" />
         <source>agent</source>
         <translation>handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344" />
+        <location filename="_service_messages.py" line="347" />
         <source>approve or reject a change</source>
         <translation>godkänna eller avslå en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345" />
+        <location filename="_service_messages.py" line="348" />
         <source>cannot create {kind} {value}: its {field} may hold at most {max} characters</source>
         <translation>kan inte skapa {kind} {value}: dess {field} får vara högst {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346" />
+        <location filename="_service_messages.py" line="349" />
         <source>change categories, SLA targets and calendars</source>
         <translation>ändra kategorier, SLA-mål och kalendrar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347" />
+        <location filename="_service_messages.py" line="350" />
         <source>change manager</source>
         <translation>ändringsansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348" />
+        <location filename="_service_messages.py" line="351" />
         <source>change organisation settings</source>
         <translation>ändra organisationens inställningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349" />
+        <location filename="_service_messages.py" line="352" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350" />
+        <location filename="_service_messages.py" line="353" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351" />
+        <location filename="_service_messages.py" line="354" />
         <source>close a problem or publish a known error</source>
         <translation>stänga ett problem eller publicera ett känt fel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352" />
+        <location filename="_service_messages.py" line="355" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356" />
+        <location filename="_service_messages.py" line="359" />
         <source>decide against the CAB's votes</source>
         <translation>besluta mot CAB:s röster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357" />
+        <location filename="_service_messages.py" line="360" />
         <source>edit a private saved queue</source>
         <translation>redigera en privat sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358" />
+        <location filename="_service_messages.py" line="361" />
         <source>edit a shared saved queue</source>
         <translation>redigera en delad sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359" />
+        <location filename="_service_messages.py" line="362" />
         <source>edit change windows and templates</source>
         <translation>redigera ändringsfönster och mallar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360" />
+        <location filename="_service_messages.py" line="363" />
         <source>edit configuration items and their relations</source>
         <translation>redigera konfigurationsobjekt och deras relationer</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361" />
+        <location filename="_service_messages.py" line="364" />
         <source>edit organisations, sites and teams</source>
         <translation>redigera organisationer, platser och grupper</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362" />
+        <location filename="_service_messages.py" line="365" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363" />
+        <location filename="_service_messages.py" line="366" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364" />
+        <location filename="_service_messages.py" line="367" />
         <source>external key longer than {max} characters</source>
         <translation>extern nyckel längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365" />
+        <location filename="_service_messages.py" line="368" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366" />
+        <location filename="_service_messages.py" line="369" />
         <source>implement a change</source>
         <translation>genomföra en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367" />
+        <location filename="_service_messages.py" line="370" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368" />
+        <location filename="_service_messages.py" line="371" />
         <source>journal row {row} was changed or removed after it was written (the journal's hash chain breaks there)</source>
         <translation>journalrad {row} ändrades eller togs bort efter att den skrevs (journalens hashkedja bryts där)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369" />
+        <location filename="_service_messages.py" line="372" />
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation>journal: triggrarna som gör den till enbart tillägg har tagits bort ({names})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370" />
+        <location filename="_service_messages.py" line="373" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371" />
+        <location filename="_service_messages.py" line="374" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372" />
+        <location filename="_service_messages.py" line="375" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373" />
+        <location filename="_service_messages.py" line="376" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374" />
+        <location filename="_service_messages.py" line="377" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375" />
+        <location filename="_service_messages.py" line="378" />
         <source>manage people, their roles and passwords</source>
         <translation>hantera personer, deras roller och lösenord</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376" />
+        <location filename="_service_messages.py" line="379" />
         <source>manage releases, their plans and waves</source>
         <translation>hantera releaser, deras planer och vågor</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377" />
+        <location filename="_service_messages.py" line="380" />
         <source>move a change through its lifecycle</source>
         <translation>flytta en ändring genom dess livscykel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378" />
+        <location filename="_service_messages.py" line="381" />
         <source>move a ticket to another team</source>
         <translation>flytta ett ärende till en annan grupp</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379" />
+        <location filename="_service_messages.py" line="382" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380" />
+        <location filename="_service_messages.py" line="383" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381" />
+        <location filename="_service_messages.py" line="384" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382" />
+        <location filename="_service_messages.py" line="385" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383" />
+        <location filename="_service_messages.py" line="386" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384" />
+        <location filename="_service_messages.py" line="387" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385" />
+        <location filename="_service_messages.py" line="388" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387" />
+        <location filename="_service_messages.py" line="390" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388" />
+        <location filename="_service_messages.py" line="391" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389" />
+        <location filename="_service_messages.py" line="392" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390" />
+        <location filename="_service_messages.py" line="393" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391" />
+        <location filename="_service_messages.py" line="394" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392" />
+        <location filename="_service_messages.py" line="395" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393" />
+        <location filename="_service_messages.py" line="396" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394" />
+        <location filename="_service_messages.py" line="397" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395" />
+        <location filename="_service_messages.py" line="398" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396" />
+        <location filename="_service_messages.py" line="399" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397" />
+        <location filename="_service_messages.py" line="400" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398" />
+        <location filename="_service_messages.py" line="401" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399" />
+        <location filename="_service_messages.py" line="402" />
         <source>problem manager</source>
         <translation>problemansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400" />
+        <location filename="_service_messages.py" line="403" />
         <source>publish service announcements</source>
         <translation>publicera driftmeddelanden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401" />
+        <location filename="_service_messages.py" line="404" />
         <source>raise a ticket</source>
         <translation>anmäla ett ärende</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402" />
+        <location filename="_service_messages.py" line="405" />
         <source>raise and edit a change</source>
         <translation>registrera och redigera en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403" />
+        <location filename="_service_messages.py" line="406" />
         <source>read and write private notes</source>
         <translation>läsa och skriva interna anteckningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404" />
+        <location filename="_service_messages.py" line="407" />
         <source>record a CAB decision</source>
         <translation>registrera ett CAB-beslut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405" />
+        <location filename="_service_messages.py" line="408" />
         <source>record another member's vote</source>
         <translation>registrera en annan ledamots röst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406" />
+        <location filename="_service_messages.py" line="409" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407" />
+        <location filename="_service_messages.py" line="410" />
         <source>release manager</source>
         <translation>releaseansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408" />
+        <location filename="_service_messages.py" line="411" />
         <source>requester</source>
         <translation>beställare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409" />
+        <location filename="_service_messages.py" line="412" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410" />
+        <location filename="_service_messages.py" line="413" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411" />
+        <location filename="_service_messages.py" line="414" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412" />
+        <location filename="_service_messages.py" line="415" />
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation>leda CAB-möten (ledamöter, dagordning, protokoll)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413" />
+        <location filename="_service_messages.py" line="416" />
         <source>schedule a change</source>
         <translation>schemalägga en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414" />
+        <location filename="_service_messages.py" line="417" />
         <source>see other people's tickets</source>
         <translation>se andras ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415" />
+        <location filename="_service_messages.py" line="418" />
         <source>see this ticket</source>
         <translation>se det här ärendet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416" />
+        <location filename="_service_messages.py" line="419" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417" />
+        <location filename="_service_messages.py" line="420" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418" />
+        <location filename="_service_messages.py" line="421" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419" />
+        <location filename="_service_messages.py" line="422" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420" />
+        <location filename="_service_messages.py" line="423" />
         <source>team lead</source>
         <translation>gruppledare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425" />
+        <location filename="_service_messages.py" line="428" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426" />
+        <location filename="_service_messages.py" line="429" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427" />
+        <location filename="_service_messages.py" line="430" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428" />
+        <location filename="_service_messages.py" line="431" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429" />
+        <location filename="_service_messages.py" line="432" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430" />
+        <location filename="_service_messages.py" line="433" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431" />
+        <location filename="_service_messages.py" line="434" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432" />
+        <location filename="_service_messages.py" line="435" />
         <source>vote on a change</source>
         <translation>rösta om en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433" />
+        <location filename="_service_messages.py" line="436" />
         <source>work on problems</source>
         <translation>arbeta med problem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434" />
+        <location filename="_service_messages.py" line="437" />
         <source>work on tickets</source>
         <translation>arbeta med ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435" />
+        <location filename="_service_messages.py" line="438" />
         <source>write knowledge articles</source>
         <translation>skriva kunskapsartiklar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436" />
+        <location filename="_service_messages.py" line="439" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437" />
+        <location filename="_service_messages.py" line="440" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438" />
+        <location filename="_service_messages.py" line="441" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439" />
+        <location filename="_service_messages.py" line="442" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440" />
+        <location filename="_service_messages.py" line="443" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441" />
+        <location filename="_service_messages.py" line="444" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442" />
+        <location filename="_service_messages.py" line="445" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444" />
+        <location filename="_service_messages.py" line="447" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445" />
+        <location filename="_service_messages.py" line="448" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446" />
+        <location filename="_service_messages.py" line="449" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447" />
+        <location filename="_service_messages.py" line="450" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448" />
+        <location filename="_service_messages.py" line="451" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449" />
+        <location filename="_service_messages.py" line="452" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="450" />
+        <location filename="_service_messages.py" line="453" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="451" />
+        <location filename="_service_messages.py" line="454" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="453" />
+        <location filename="_service_messages.py" line="456" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="454" />
+        <location filename="_service_messages.py" line="457" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="455" />
+        <location filename="_service_messages.py" line="458" />
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation>{local} finns inte i {zone} (klockan ställdes fram); läst som {actual}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="456" />
+        <location filename="_service_messages.py" line="459" />
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation>{login} är den sista administratören: gör någon annan till administratör först</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="464" />
+        <location filename="_service_messages.py" line="467" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="465" />
+        <location filename="_service_messages.py" line="468" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="467" />
+        <location filename="_service_messages.py" line="470" />
         <source>{name} of {kind} is {value}, outside the numbers it can hold ({low} to {high})</source>
         <translation>{name} för {kind} är {value}, utanför de tal det kan rymma ({low} till {high})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="468" />
+        <location filename="_service_messages.py" line="471" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="469" />
+        <location filename="_service_messages.py" line="472" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="470" />
+        <location filename="_service_messages.py" line="473" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="471" />
+        <location filename="_service_messages.py" line="474" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="473" />
+        <location filename="_service_messages.py" line="476" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="474" />
+        <location filename="_service_messages.py" line="477" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="479" />
+        <location filename="_service_messages.py" line="482" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="480" />
+        <location filename="_service_messages.py" line="483" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="484" />
+        <location filename="_service_messages.py" line="487" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="485" />
+        <location filename="_service_messages.py" line="488" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="489" />
+        <location filename="_service_messages.py" line="492" />
         <source>{path} is not an iCalendar file: {reason}</source>
         <translation>{path} är inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="491" />
+        <location filename="_service_messages.py" line="494" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="495" />
+        <location filename="_service_messages.py" line="498" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="504" />
+        <location filename="_service_messages.py" line="507" />
         <source>{path}, line {line}: DTEND must be of the same type as DTSTART (both dates, or both dates and times)</source>
         <translation>{path}, rad {line}: DTEND måste vara av samma typ som DTSTART (båda datum, eller båda datum med tid)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="505" />
+        <location filename="_service_messages.py" line="508" />
         <source>{path}, line {line}: DTEND {end} is before DTSTART {start}</source>
         <translation>{path}, rad {line}: DTEND {end} ligger före DTSTART {start}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="506" />
+        <location filename="_service_messages.py" line="509" />
         <source>{path}, line {line}: DURATION '{raw}' is negative</source>
         <translation>{path}, rad {line}: DURATION '{raw}' är negativ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="507" />
+        <location filename="_service_messages.py" line="510" />
         <source>{path}, line {line}: DURATION '{raw}' is not a duration ({reason})</source>
         <translation>{path}, rad {line}: DURATION '{raw}' är ingen varaktighet ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="508" />
+        <location filename="_service_messages.py" line="511" />
         <source>{path}, line {line}: DURATION must be a length such as P1D, not {what}</source>
         <translation>{path}, rad {line}: DURATION måste vara en längd som P1D, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="509" />
+        <location filename="_service_messages.py" line="512" />
         <source>{path}, line {line}: RRULE '{raw}' is not a rule itsmdesk can read ({reason})</source>
         <translation>{path}, rad {line}: RRULE '{raw}' är ingen regel som itsmdesk kan läsa ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="512" />
+        <location filename="_service_messages.py" line="515" />
         <source>{path}, line {line}: the event has {count} {prop} lines; it may have one</source>
         <translation>{path}, rad {line}: händelsen har {count} {prop}-rader; den får ha en</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="513" />
+        <location filename="_service_messages.py" line="516" />
         <source>{path}, line {line}: the event lasts {days} days; a holiday lasts at most {most}</source>
         <translation>{path}, rad {line}: händelsen varar {days} dagar; en helgdag varar högst {most}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="514" />
+        <location filename="_service_messages.py" line="517" />
         <source>{path}, line {line}: the event reaches {day}, outside the dates itsmdesk works with ({first} to {last})</source>
         <translation>{path}, rad {line}: händelsen når {day}, utanför de datum itsmdesk arbetar med ({first} till {last})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="515" />
+        <location filename="_service_messages.py" line="518" />
         <source>{path}, line {line}: the event repeats more than {most} times in {first}-{last}; is it a holiday?</source>
         <translation>{path}, rad {line}: händelsen upprepas fler än {most} gånger under {first}-{last}; är det en helgdag?</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="516" />
+        <location filename="_service_messages.py" line="519" />
         <source>{path}, line {line}: the event's repetition cannot be computed ({reason})</source>
         <translation>{path}, rad {line}: händelsens upprepning kan inte beräknas ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="517" />
+        <location filename="_service_messages.py" line="520" />
         <source>{path}, line {line}: the file names more than {most} holidays; is it a holiday list?</source>
         <translation>{path}, rad {line}: filen anger fler än {most} helgdagar; är det en lista över helgdagar?</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="518" />
+        <location filename="_service_messages.py" line="521" />
         <source>{path}, line {line}: {prop} '{raw}' is not a date that exists ({reason})</source>
         <translation>{path}, rad {line}: {prop} '{raw}' är inget datum som finns ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="519" />
+        <location filename="_service_messages.py" line="522" />
         <source>{path}, line {line}: {prop} '{raw}' is not a list of dates ({reason})</source>
         <translation>{path}, rad {line}: {prop} '{raw}' är ingen lista med datum ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="520" />
+        <location filename="_service_messages.py" line="523" />
         <source>{path}, line {line}: {prop} must be a date or a date and time, not {what}</source>
         <translation>{path}, rad {line}: {prop} måste vara ett datum eller ett datum med tid, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="521" />
+        <location filename="_service_messages.py" line="524" />
         <source>{path}, line {line}: {prop} must hold dates, not {what}</source>
         <translation>{path}, rad {line}: {prop} måste innehålla datum, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="522" />
+        <location filename="_service_messages.py" line="525" />
         <source>{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with ({first} to {last})</source>
         <translation>{path}, rad {line}: {prop} {day} ligger utanför de datum itsmdesk arbetar med ({first} till {last})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="524" />
+        <location filename="_service_messages.py" line="527" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="525" />
+        <location filename="_service_messages.py" line="528" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="527" />
+        <location filename="_service_messages.py" line="530" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="530" />
+        <location filename="_service_messages.py" line="533" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="533" />
+        <location filename="_service_messages.py" line="536" />
         <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
         <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="534" />
+        <location filename="_service_messages.py" line="537" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="535" />
+        <location filename="_service_messages.py" line="538" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="536" />
+        <location filename="_service_messages.py" line="539" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="537" />
+        <location filename="_service_messages.py" line="540" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538" />
+        <location filename="_service_messages.py" line="541" />
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539" />
+        <location filename="_service_messages.py" line="542" />
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation>{ref} är {status}: dess risk ändras inte längre</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540" />
+        <location filename="_service_messages.py" line="543" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541" />
+        <location filename="_service_messages.py" line="544" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542" />
+        <location filename="_service_messages.py" line="545" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543" />
+        <location filename="_service_messages.py" line="546" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544" />
+        <location filename="_service_messages.py" line="547" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545" />
+        <location filename="_service_messages.py" line="548" />
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation>{ref}: sparat SLA {stored} men historiken ger {computed} (rätta med: itsmdesk sla refresh)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546" />
+        <location filename="_service_messages.py" line="549" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547" />
+        <location filename="_service_messages.py" line="550" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548" />
+        <location filename="_service_messages.py" line="551" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549" />
+        <location filename="_service_messages.py" line="552" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550" />
+        <location filename="_service_messages.py" line="553" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551" />
+        <location filename="_service_messages.py" line="554" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552" />
+        <location filename="_service_messages.py" line="555" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553" />
+        <location filename="_service_messages.py" line="556" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554" />
+        <location filename="_service_messages.py" line="557" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555" />
+        <location filename="_service_messages.py" line="558" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560" />
+        <location filename="_service_messages.py" line="563" />
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation>{text} är inget datum (ÅÅÅÅ-MM-DD)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561" />
+        <location filename="_service_messages.py" line="564" />
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation>{text} är ingen tidslängd som 30m, 8h eller 1h30m</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562" />
+        <location filename="_service_messages.py" line="565" />
         <source>{text} is not years like 2026-2030</source>
         <translation>{text} är inga år som 2026-2030</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563" />
+        <location filename="_service_messages.py" line="566" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566" />
+        <location filename="_service_messages.py" line="569" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568" />
+        <location filename="_service_messages.py" line="571" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569" />
+        <location filename="_service_messages.py" line="572" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570" />
+        <location filename="_service_messages.py" line="573" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571" />
+        <location filename="_service_messages.py" line="574" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574" />
+        <location filename="_service_messages.py" line="577" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>
@@ -15729,12 +15808,12 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
 <context>
     <name>problems</name>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="209" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="210" />
         <source>New &amp;problem</source>
         <translation>Nytt &amp;problem</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/problems/panel.py" line="210" />
+        <location filename="../../itsmdesk/views/problems/panel.py" line="211" />
         <source>New &amp;known error</source>
         <translation>Nytt &amp;känt fel</translation>
     </message>
