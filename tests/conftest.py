@@ -183,3 +183,15 @@ def settings(tmp_path):
     from PySide6.QtCore import QSettings
 
     return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item) -> None:  # noqa: ANN001
+    """Once a GUI test started worker threads, cyclic garbage is collected on the GUI thread
+    by a timer (itsmdesk.views.gui_gc); tests that run no event loop get that collection here,
+    between tests, so the garbage of a long run does not pile up."""
+    import sys
+
+    gui_gc = sys.modules.get("itsmdesk.views.gui_gc")
+    if gui_gc is not None:
+        gui_gc.collect_due()

@@ -16,6 +16,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Signal
 
 from itsmdesk.services import live
+from itsmdesk.views import gui_gc
 
 SOURCE = "itsmdesk-listen"
 
@@ -36,6 +37,7 @@ class LiveFeed(QObject):
         self._sig_state.connect(ctx.connection_report)
 
     def start(self) -> None:
+        gui_gc.install()  # a thread of its own allocates: cycles are collected on this one
         self.listener = live.Listener(
             live.connect_params, self._sig_changes.emit,  # the app's database at each connect
             on_state=lambda state, attempt: self._sig_state.emit(SOURCE, state, attempt))

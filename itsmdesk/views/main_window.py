@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 
 from itsmdesk import __version__, config
 from itsmdesk.kinds import Kind
+from itsmdesk.views import gui_gc
 from itsmdesk.views.context import AppContext
 from itsmdesk.views.messages import error_text, show_error
 from itsmdesk.views.panels import FORMS, MENU_MODULES, PANELS, PanelSpec
@@ -215,6 +216,7 @@ class MainWindow(QMainWindow):
                 except Exception:  # noqa: BLE001 - the form says why when it is opened
                     pass
 
+        gui_gc.install()  # (a thread that allocates: cycles are collected on this one)
         threading.Thread(target=run, name="itsmdesk-import-forms", daemon=True).start()
 
     def arrange(self) -> None:

@@ -56,6 +56,7 @@ from itsmdesk.services.session import (
     reconnect_thread,
     run_retrying,
 )
+from itsmdesk.views import gui_gc
 
 READ, WRITE = "read", "write"
 _here = threading.local()
@@ -92,6 +93,21 @@ class Ticket:
     def cancel(self) -> None:
         """Stop waiting for this operation (its callbacks will not run)."""
         self.cancelled = True
+
+    def release(self) -> None:
+        """Drop what it was to run and whom to tell, once delivered (on the GUI thread).
+
+        Those closures and bound methods hold widgets; the worker that ran the ticket still
+        refers to it until it takes the next one, and must not be the one that frees them
+        (a Qt object destroyed off its thread: see :mod:`itsmdesk.views.gui_gc`)."""
+        self.fn = _released
+        self.args = ()
+        self.on_done = self.on_error = self.on_conflict = None
+        self.owner = None
+
+
+def _released(*_args: Any) -> None:
+    raise RuntimeError("this operation was delivered already")
 
 
 def _owner_alive(owner: QObject | None) -> bool:
@@ -228,6 +244,7 @@ class Ops(QObject):
         return ticket
 
     def _ensure_threads(self) -> None:
+        gui_gc.install()  # (before the first worker can allocate: cycles are collected here)
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()]
             names = {t.name for t in self._threads}
@@ -298,18 +315,25 @@ class Ops(QObject):
         return self._submit(READ, alone, args, on_done, on_error, None, None, owner, "exclusive")
 
     def _loop(self, source: queue.Queue) -> None:
-        while True:
-            ticket = source.get()
-            if ticket is None:
-                _close_thread_connection()
-                return
-            if source is self._reads:
-                self.ready.wait()
-            if ticket.cancelled:  # superseded or given up before it ran: nothing happens
-                self._sig_result.emit(ticket, None, None, None)
-                continue
-            result, error, changes = self._run(ticket)
-            self._sig_result.emit(ticket, result, error, changes)
+        while self._take(source):
+            pass
+
+    def _take(self, source: queue.Queue) -> bool:
+        """Run the next ticket and hand it to the GUI thread; False when told to stop.  (A
+        function of its own so that this thread holds nothing of it while it waits for the
+        next one: the GUI thread is the one that lets go of a result and its callbacks.)"""
+        ticket = source.get()
+        if ticket is None:
+            _close_thread_connection()
+            return False
+        if source is self._reads:
+            self.ready.wait()
+        if ticket.cancelled:  # superseded or given up before it ran: nothing happens
+            self._sig_result.emit(ticket, None, None, None)
+            return True
+        result, error, changes = self._run(ticket)
+        self._sig_result.emit(ticket, result, error, changes)
+        return True
 
     def _run(self, ticket: Ticket) -> tuple[Any, BaseException | None, records.Changes | None]:
         ticket.started = time.perf_counter()
@@ -423,8 +447,11 @@ class Ops(QObject):
             self.delivering = None
             if ticket.kind == WRITE:
                 self.sig_write_finished.emit(ticket)
-            if changes and self.broadcast is not None:
-                self.broadcast(changes)
+            try:
+                if changes and self.broadcast is not None:
+                    self.broadcast(changes)
+            finally:
+                ticket.release()
 
     def stop(self, timeout: float = 2.0) -> None:
         """Let the threads finish what they run and close their connections."""

@@ -289,7 +289,8 @@ class QueuePanel(QWidget):
         specs = list(self.specs)
         self._counted_for = person
         viewer = self.ctx.actor
-        self.ctx.query(lambda: queues.counts(specs, person, self.model.now(), viewer),
+        now = self.model.now()  # here: the worker's closure holds no widget or model
+        self.ctx.query(lambda: queues.counts(specs, person, now, viewer),
                        on_done=self._show_counts, key=f"queue-counts-{id(self)}", owner=self)
 
     def _show_counts(self, counts: dict[str, int]) -> None:

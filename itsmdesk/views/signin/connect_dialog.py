@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from itsmdesk.services import credentials
+from itsmdesk.views import gui_gc
 
 SETTINGS_KEY = "connection/url"  # config.CONNECTION_URL
 
@@ -110,6 +111,7 @@ class ConnectDialog(QDialog):
                 result = exc
             self.sig_result.emit(result)
 
+        gui_gc.install()  # (a thread that allocates: cycles are collected on this one)
         threading.Thread(target=attempt, name="itsmdesk-connect", daemon=True).start()
 
     def _tried(self, result: object) -> None:
