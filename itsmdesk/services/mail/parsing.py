@@ -174,7 +174,7 @@ def _walk(msg: Message, texts: list[str], htmls: list[str], parts: list[MailPart
             if isinstance(part, Message):
                 _walk(part, texts, htmls, parts, defects, depth + 1)
         return
-    disposition = (msg.get("Content-Disposition") or "").split(";")[0].strip().lower()
+    disposition = header_text(msg.get("Content-Disposition")).split(";")[0].strip().lower()
     filename = _filename(msg)
     if disposition == "attachment" or (filename and ctype not in ("text/plain", "text/html")):
         parts.append(MailPart(filename or "attachment.bin", ctype, _payload(msg, defects)))
@@ -212,7 +212,10 @@ def parse(raw: bytes) -> ParsedMail:
     texts: list[str] = []
     htmls: list[str] = []
     parts: list[MailPart] = []
-    _walk(msg, texts, htmls, parts, defects)
+    try:
+        _walk(msg, texts, htmls, parts, defects)
+    except Exception as exc:  # noqa: BLE001 - a structure the email package cannot walk: keep
+        defects.append(f"unreadable MIME structure ({type(exc).__name__})")  # what was read
     text = "\n\n".join(t.strip() for t in texts if t.strip())
     if not text and htmls:
         text = "\n\n".join(html_to_text(h) for h in htmls)
