@@ -135,14 +135,6 @@ def refuse_schema(theirs: int, ours: int) -> ValidationError:
         "upgraded first. Nothing was sent."), theirs=theirs, ours=ours)
 
 
-def applied_before(site: str, batch: uuid.UUID) -> bool:
-    return (JournalEntry.select(JournalEntry.id)
-            .where((JournalEntry.record_kind == MARKER_KIND)
-                   & (JournalEntry.record_id == site_record_id(site))
-                   & (JournalEntry.field == SYNCED) & (JournalEntry.batch == batch))
-            .exists())
-
-
 def _own_batches_since(site: str, base: int) -> set[uuid.UUID]:
     rows = (JournalEntry.select(JournalEntry.batch)
             .where((JournalEntry.record_kind == MARKER_KIND)
