@@ -43,6 +43,7 @@ import datetime as dt
 import decimal
 import enum
 import functools
+import io
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -433,11 +434,41 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
     converted = [convert(row) for row in rows]
     if not pg:
         converted = list(journal_guard.chain(database, converted))
+    if pg and len(converted) >= _COPY_FROM and _may_copy(database):
+        cursor.copy_expert(f'COPY "{JournalEntry._meta.table_name}" ({cols}) FROM STDIN',
+                           io.StringIO("".join(_copy_line(row) for row in converted)),
+                           size=1 << 20)
+        return len(rows)
     for start in range(0, len(rows), _JOURNAL_CHUNK):
         part = converted[start:start + _JOURNAL_CHUNK]
         params = [value for row in part for value in row]
         cursor.execute(head + ", ".join([one] * len(part)), params)
     return len(rows)
+
+
+# From this many rows (a sync, an import) the journal is written with COPY where PostgreSQL allows
+# it: half the time of multi-row INSERTs.  Not where the journal has row-level security (a
+# shared database set up with roles): COPY FROM is refused there, so INSERTs it is.
+_COPY_FROM = 1000
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _may_copy(database: pw.Database) -> bool:
+    known = getattr(database, "_itsmdesk_journal_copy", (None, False))
+    connection = database.connection()
+    if known[0] is not connection:  # (asked once per connection)
+        row = database.execute_sql(
+            "SELECT relrowsecurity FROM pg_class WHERE oid = %s::regclass",
+            (f'"{JournalEntry._meta.table_name}"',)).fetchone()
+        known = (connection, bool(row) and not row[0])
+        database._itsmdesk_journal_copy = known
+    return known[1]
+
+
+def _copy_line(row: tuple) -> str:
+    """A journal row in COPY's text format (NULL as ``\\N``, specials escaped)."""
+    return "\t".join("\\N" if v is None else (
+        v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v)) for v in row) + "\n"
 
 
 def site_of(actor: Actor) -> str:

@@ -164,7 +164,9 @@ class _Group:
         self.journal: dict[tuple[str, Any], list[tuple]] = {}
         site = batches[0].site if batches else ""
         self.base = min((b.base for b in batches), default=0)
-        self.own = _own_batches_since(site, self.base) | {b.batch for b in batches}
+        self.site = site
+        self.batch_ids = {b.batch for b in batches}
+        self._own: set[Any] | None = None
         ids = [b.batch for b in batches]
         self.seen: set[Any] = set()
         for start in range(0, len(ids), _PREFETCH):
@@ -191,10 +193,7 @@ class _Group:
             ordered = sorted(record_ids, key=str)  # (one lock order for every sync)
             for start in range(0, len(ordered), _PREFETCH):
                 chunk = ordered[start:start + _PREFETCH]
-                query = model.select().where(model.id.in_(chunk)).order_by(model.id)
-                if self.pg:  # a workstation's save of the same record waits for us
-                    query = query.for_update()
-                found = {r.id: r for r in query}
+                found = _load(model, chunk, self.pg)
                 for record_id in chunk:
                     self.records[(kind, record_id)] = found.get(record_id)
                 for r in (JournalEntry.select(JournalEntry.record_id, JournalEntry.id,
@@ -209,6 +208,33 @@ class _Group:
                           .order_by(JournalEntry.id).tuples()):
                     self.journal.setdefault((kind, r[0]), []).append(r[1:])
 
+    @property
+    def own(self) -> set[Any]:
+        """The site's batches applied since the oldest base (read only when a record outside
+        the prefetch needs it: the prefetched journal leaves them out in SQL)."""
+        if self._own is None:
+            self._own = _own_batches_since(self.site, self.base) | self.batch_ids
+        return self._own
+
+
+def _load(model: type[BaseModel], ids: list[Any], lock: bool) -> dict[Any, BaseModel]:
+    """The records with ``ids`` (locked when ``lock``: a workstation's save of one waits for
+    the sync), as model instances made straight from the rows: peewee's constructor, run per
+    field for thousands of records per group, cost more than reading them."""
+    names = model._meta.sorted_field_names
+    query = (model.select(*(model._meta.fields[n] for n in names))
+             .where(model.id.in_(ids)).order_by(model.id))
+    if lock:
+        query = query.for_update()
+    out = {}
+    for values in query.tuples():
+        record = model.__new__(model)
+        record.__data__ = dict(zip(names, values, strict=True))
+        record._dirty = set()
+        record.__rel__ = {}
+        out[record.__data__["id"]] = record
+    return out
+
 
 class _Merge:
     """The state of one batch being merged on the hub."""
@@ -219,7 +245,6 @@ class _Merge:
         self.group = group
         self.kinds = group.kinds
         self.children = group.children
-        self.own = group.own
         self.pg = group.pg
         self.current: dict[tuple[str, Any], Any] = {}
         self.versions: dict[tuple[str, Any], int | None] = {}
@@ -294,7 +319,7 @@ class _Merge:
                                    & (JournalEntry.record_id == record_id)
                                    & (JournalEntry.id > self.op.base)).tuples())
             self.since[key] = [(f, o, n) for f, o, n, b in rows
-                               if b not in self.own and not f.startswith("!")]
+                               if b not in self.group.own and not f.startswith("!")]
         return self.since[key]
 
     def created(self, kind: str, record_id: Any, new: str | None, version: Any,
