@@ -264,3 +264,53 @@ def test_an_edit_of_a_record_the_hub_deleted_goes_to_a_person(hub, tmp_path):
             assert decide.conflicts().items == []
     finally:
         replica.close()
+
+
+@pytest.mark.parametrize("where", ["replica", "hub"])
+def test_a_record_the_hub_deleted_comes_back_with_its_child_rows(hub, tmp_path, where):
+    """Taking the site's edit over the hub's delete brings back the record's work log as it
+    was when the hub deleted it (rows added, changed and removed before the delete, from the
+    journal), in the decision's batch, and the next sync brings it to the other side."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    try:
+        with on(hub_db):
+            [drum] = WorkLog.select().where(WorkLog.incident == ids["first"])
+            records.update_child(WorkLog, drum.id, {"text": "Replaced the drum twice"})
+            incidents.add_work_log(ids["first"], "Hub: ordered toner", public=True, minutes=5)
+            gone = incidents.add_work_log(ids["first"], "typo")
+            records.remove_child(WorkLog, gone.id)
+        engine.sync_with(replica, hub_db)
+        with on(replica, "OSL"):
+            incidents.update_incident(ids["first"], None, {"title": "Printer jams (Oslo)"})
+        with on(hub_db):
+            before = {(w.id, w.text, w.public, w.time_spent_minutes) for w in
+                      WorkLog.select().where(WorkLog.incident == ids["first"])}
+            records.delete(Incident, ids["first"], None)
+            assert not WorkLog.select().where(WorkLog.incident == ids["first"]).exists()
+        engine.sync_with(replica, hub_db)
+        side = replica if where == "replica" else hub_db
+        with on(side):
+            [c] = [c for c in decide.conflicts().items if c.reason == decide.DELETED_ON_HUB]
+            decide.decide(c.journal_id, "replica")
+            back = Incident.get_by_id(ids["first"])
+            assert (back.title, back.description) == ("Printer jams (Oslo)", "Floor 2")
+            logs = list(WorkLog.select().where(WorkLog.incident == ids["first"]))
+            assert {(w.id, w.text, w.public, w.time_spent_minutes) for w in logs} == before
+            assert len(before) == 2
+            batches = set(JournalEntry.select(JournalEntry.batch)
+                          .where((JournalEntry.record_id == ids["first"])
+                                 & (JournalEntry.field.in_(
+                                     [records.CREATED, "work_log+", "title"])))
+                          .order_by(JournalEntry.id.desc()).limit(4).tuples())
+            assert len(batches) == 1  # one decision, one batch
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
+        for database in (hub_db, replica):
+            with on(database):
+                assert Incident.get_by_id(ids["first"]).title == "Printer jams (Oslo)"
+                assert {(w.id, w.text, w.public, w.time_spent_minutes) for w in WorkLog.select()
+                        .where(WorkLog.incident == ids["first"])} == before
+                assert decide.conflicts().items == []
+    finally:
+        replica.close()
