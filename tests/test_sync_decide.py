@@ -12,7 +12,7 @@ from itsmdesk.errors import PermissionDeniedError, ValidationError
 from itsmdesk.models.incident import Incident, WorkLog
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services import records
-from itsmdesk.services.context import Actor, set_site
+from itsmdesk.services.context import SYSTEM, Actor, set_site
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.sync import decide, engine
 from tests import test_sync_basic as basic
@@ -314,3 +314,35 @@ def test_a_record_the_hub_deleted_comes_back_with_its_child_rows(hub, tmp_path, 
                 assert decide.conflicts().items == []
     finally:
         replica.close()
+
+
+def test_restored_child_rows_drop_links_to_records_gone_since(db):
+    """A child row's link to a record deleted after it was journalled (the database emptied or
+    dropped the row then, unjournalled): emptied when it may be empty, the row left out when
+    it may not."""
+    from itsmdesk.models.change import Change, ChangeCI
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.people import Person
+    from tests import change_helpers as ch
+
+    a, b = ch.ci("srv-a"), ch.ci("srv-b")
+    change = ch.change("Patch", cis=[a, b])
+    author = ch.person("Bo Writer")
+    incident = incidents.create_incident({"title": "Disk full"})
+    incidents.add_work_log(incident.id, "cleaned /tmp", actor=Actor(author.id, "Bo Writer"))
+    records.delete(CI, a.id, None)
+    records.delete(Person, author.id, None)
+    records.delete(Change, change.id, None)
+    records.delete(Incident, incident.id, None)
+
+    def restore(kind, model, record_id):
+        c = decide.Conflict(0, kind, record_id, None, "title", decide.DELETED_ON_HUB, None, "x",
+                            None, "OSL", "b", None, None, None)
+        with records.atomic():
+            return decide._restore_deleted(c, model, SYSTEM)
+
+    assert restore("change", Change, change.id).title == "Patch"
+    assert [r.ci_id for r in ChangeCI.select().where(ChangeCI.change == change.id)] == [b.id]
+    restore("incident", Incident, incident.id)
+    [log] = WorkLog.select().where(WorkLog.incident == incident.id)
+    assert (log.text, log.author_id) == ("cleaned /tmp", None)
