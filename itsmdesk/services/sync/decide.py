@@ -285,25 +285,35 @@ def _restore_deleted(c: Conflict, model: type[pw.Model], actor: Actor) -> Any:
 
 def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
                            ) -> list[tuple[type[pw.Model], list[dict[str, Any]]]]:
-    """The child rows the record had when the journal row ``deleted_id`` deleted it, rebuilt
-    from the record's child rows journalled before it (each ``*created*`` or ``*deleted*``
-    starts a life with no child rows).  A row whose other keys point at a record gone since
-    loses that link when it may be empty and is left out when it may not (the database dropped
-    or emptied it, unjournalled, when that record went); a row that is there already stays."""
+    """The child rows the record had on the hub when the journal row ``deleted_id`` deleted
+    it, rebuilt from the record's child rows journalled before it (each ``*created*`` or
+    ``*deleted*`` starts a life with no child rows).
+
+    The same on the hub and on a replica: a replica's journal also holds its own rows the hub
+    did not take (the hub's ``!conflict`` notes on the record name them by batch; the replica
+    was put back unjournalled), so those are passed over: a child row or a delete not taken.
+    (A child row's field the hub kept its own value of needs nothing: the hub's row that set
+    it was pulled after the replica's.)  A row whose other keys point at a record gone since
+    loses that link when it may be empty and is left out when it may not (the database
+    dropped or emptied it, unjournalled, when that record went); a row that is there already
+    stays."""
     from itsmdesk.services.replay import _decode
 
     tables = {table: child for table, child in children_by_table().items()
               if child._meta.fields[child.PARENT].rel_model is model}
     if not tables:
         return []
+    skipped = _not_taken(c)
     alive: dict[str, dict[str, dict[str, Any]]] = {}
-    query = (JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new)
+    query = (JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new,
+                                 JournalEntry.batch)
              .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
-                    & (JournalEntry.id < deleted_id))
+                    & (JournalEntry.id < deleted_id) & ~JournalEntry.field.startswith("!"))
              .order_by(JournalEntry.id).tuples())
-    for name, old, new in query:
+    for name, old, new, batch in query:
         if name in (records.CREATED, records.DELETED):
-            alive = {}
+            if (str(batch), name, "") not in skipped:
+                alive = {}
             continue
         table, op = name[:-1], name[-1:]
         if op not in ("+", "~", "-") or table not in tables:
@@ -314,8 +324,10 @@ def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
             continue
         if not isinstance(data, dict) or "id" not in data:
             continue
-        rows = alive.setdefault(table, {})
         child_id = str(data["id"])
+        if {(str(batch), name, child_id), (str(batch), name, "")} & skipped:
+            continue
+        rows = alive.setdefault(table, {})
         if op == "+":
             rows[child_id] = dict(data)
         elif op == "~":
@@ -337,6 +349,32 @@ def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
         if wanted:
             out.append((child, wanted))
     return out
+
+
+def _not_taken(c: Conflict) -> set[tuple[str, str, str]]:
+    """The rows of pushed batches the hub's conflict notes on ``c``'s record say it did not
+    take whole (a child row added, changed or removed; a delete), as (batch, journalled field,
+    child row id or "" for any)."""
+    skipped: set[tuple[str, str, str]] = set()
+    query = (JournalEntry.select(JournalEntry.new)
+             .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
+                    & (JournalEntry.field == CONFLICT)).tuples())
+    for (new,) in query:
+        try:
+            detail = json.loads(new or "{}")
+        except ValueError:
+            continue
+        name, batch = str(detail.get("field") or ""), str(detail.get("batch") or "")
+        if name == records.DELETED or name[-1:] in ("+", "~", "-"):
+            child_id = ""
+            try:
+                data = json.loads(detail.get("replica") or "null")
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and "id" in data and name != records.DELETED:
+                child_id = str(data["id"])
+            skipped.add((batch, name, child_id))
+    return skipped
 
 
 def _still_linked(child: type[pw.Model], values: dict[str, Any]) -> dict[str, Any] | None:
