@@ -9,6 +9,7 @@ import gzip
 
 import pytest
 
+from itsmdesk.commands.sync import _waiting_batches
 from itsmdesk.errors import ValidationError
 from itsmdesk.models.incident import Incident, WorkLog
 from itsmdesk.services.servicedesk import incidents
@@ -89,7 +90,14 @@ def test_site_keeps_working_after_writing_its_bundle(hub, tmp_path):
             assert Incident.get_by_id(ids["second"]).description == "Oslo: later"
             assert Incident.get_by_id(ids["first"]).title == "Oslo title"
         assert status(replica)["unpushed_rows"] > 0
+        # "sync --progress-json" counts the site's two writes waiting, not the hub's batches
+        # the answer pulled in after them (they lie after the push checkpoint too)
+        after = status(replica)["push_checkpoint"]
+        assert replica.execute_sql('SELECT COUNT(DISTINCT batch) FROM "journal" WHERE id > ?',
+                                   (after,)).fetchone()[0] > 2
+        assert _waiting_batches(replica) == 2
         report = engine.sync_with(replica, hub_db)
+        assert _waiting_batches(replica) == 0
         assert [(c["field"], c["hub"], c["replica"]) for c in report.conflicts] == [
             ("description", "Hub: meanwhile", "Oslo: later")]
         assert _dump(replica) == _dump(hub_db)

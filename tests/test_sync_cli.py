@@ -43,6 +43,7 @@ def test_replica_create_sync_and_status(tmp_path, capsys):
     assert main(["--db", replica, "replica", "status"]) == 0
     out = capsys.readouterr().out
     assert "replica of sqlite:///" in out and "last synced:" in out and ": 0" in out
+    assert "scope: the whole hub" in out
     assert main(["--db", hub, "list", "incidents"]) == 0
     assert "INC-OSL-000001" in capsys.readouterr().out
     assert main(["--db", replica, "check"]) == 0
@@ -50,3 +51,27 @@ def test_replica_create_sync_and_status(tmp_path, capsys):
     assert "(none)" in capsys.readouterr().out
     assert main(["--db", hub, "sync"]) == 2  # the hub is not a replica
     assert "not a replica" in capsys.readouterr().err
+
+
+def test_replica_status_of_a_scoped_replica_names_its_scope(tmp_path, capsys):
+    import json
+
+    from itsmdesk.models.base import db as proxy
+    from itsmdesk.services import people
+    from itsmdesk.services.session import open_database
+
+    hub = f"sqlite:///{tmp_path / 'hub.db'}"
+    replica = f"sqlite:///{tmp_path / 'osl.db'}"
+    assert main(["--db", hub, "init"]) == 0
+    database, _info = open_database(hub)
+    people.create_site({"name": "Oslo", "code": "OSL"})
+    database.close()
+    proxy.initialize(None)
+    assert main(["replica", "create", "--from", hub, "--site", "osl", "--scope", "site=OSL",
+                 str(tmp_path / "osl.db")]) == 0
+    assert "scope: site=OSL" in capsys.readouterr().out
+    assert main(["--db", replica, "replica", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "for site OSL" in out and "scope: site=OSL\n" in out and "whole hub" not in out
+    assert main(["--db", replica, "replica", "status", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["scope"] == "site=OSL"

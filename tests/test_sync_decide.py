@@ -12,7 +12,7 @@ from itsmdesk.errors import PermissionDeniedError, ValidationError
 from itsmdesk.models.incident import Incident, WorkLog
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.services import records
-from itsmdesk.services.context import Actor, set_site
+from itsmdesk.services.context import SYSTEM, Actor, set_site
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.sync import decide, engine
 from tests import test_sync_basic as basic
@@ -262,5 +262,127 @@ def test_an_edit_of_a_record_the_hub_deleted_goes_to_a_person(hub, tmp_path):
         with on(hub_db):
             assert Incident.get_by_id(ids["second"]).title == "VPN slow (Oslo too)"
             assert decide.conflicts().items == []
+    finally:
+        replica.close()
+
+
+@pytest.mark.parametrize("where", ["replica", "hub"])
+def test_a_record_the_hub_deleted_comes_back_with_its_child_rows(hub, tmp_path, where):
+    """Taking the site's edit over the hub's delete brings back the record's work log as the
+    hub had it when it deleted it (rows added, changed and removed before the delete, from the
+    journal), in the decision's batch, and the next sync brings it to the other side.  Decided
+    on either side, the same rows: what the site wrote that the hub did not take (a note text
+    the hub kept its own of, a note added after the delete) is still only a conflict."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    try:
+        with on(hub_db):
+            [drum] = WorkLog.select().where(WorkLog.incident == ids["first"])
+        with on(replica, "OSL"):
+            records.update_child(WorkLog, drum.id, {"text": "Oslo: drum"})
+        with on(hub_db):
+            records.update_child(WorkLog, drum.id, {"text": "Replaced the drum twice"})
+            incidents.add_work_log(ids["first"], "Hub: ordered toner", public=True, minutes=5)
+            gone = incidents.add_work_log(ids["first"], "typo")
+            records.remove_child(WorkLog, gone.id)
+        engine.sync_with(replica, hub_db)
+        with on(replica, "OSL"):
+            incidents.update_incident(ids["first"], None, {"title": "Printer jams (Oslo)"})
+            incidents.add_work_log(ids["first"], "Oslo: after the hub's delete")
+        with on(hub_db):
+            before = {(w.id, w.text, w.public, w.time_spent_minutes) for w in
+                      WorkLog.select().where(WorkLog.incident == ids["first"])}
+            records.delete(Incident, ids["first"], None)
+            assert not WorkLog.select().where(WorkLog.incident == ids["first"]).exists()
+        engine.sync_with(replica, hub_db)
+        side = replica if where == "replica" else hub_db
+        with on(side):
+            [c] = [c for c in decide.conflicts().items
+                   if c.reason == decide.DELETED_ON_HUB and c.field == "title"]
+            decide.decide(c.journal_id, "replica")
+            back = Incident.get_by_id(ids["first"])
+            assert (back.title, back.description) == ("Printer jams (Oslo)", "Floor 2")
+            logs = list(WorkLog.select().where(WorkLog.incident == ids["first"]))
+            assert {(w.id, w.text, w.public, w.time_spent_minutes) for w in logs} == before
+            assert len(before) == 2
+            batches = set(JournalEntry.select(JournalEntry.batch)
+                          .where((JournalEntry.record_id == ids["first"])
+                                 & (JournalEntry.field.in_(
+                                     [records.CREATED, "work_log+", "title"])))
+                          .order_by(JournalEntry.id.desc()).limit(4).tuples())
+            assert len(batches) == 1  # one decision, one batch
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
+        for database in (hub_db, replica):
+            with on(database):
+                assert Incident.get_by_id(ids["first"]).title == "Printer jams (Oslo)"
+                assert {(w.id, w.text, w.public, w.time_spent_minutes) for w in WorkLog.select()
+                        .where(WorkLog.incident == ids["first"])} == before
+                assert sorted((c.field, c.reason) for c in decide.conflicts().items) == [
+                    ("work_log+", decide.DELETED_ON_HUB),
+                    ("work_log~text", "changed on both sides")]
+    finally:
+        replica.close()
+
+
+def test_restored_child_rows_drop_links_to_records_gone_since(db):
+    """A child row's link to a record deleted after it was journalled (the database emptied or
+    dropped the row then, unjournalled): emptied when it may be empty, the row left out when
+    it may not."""
+    from itsmdesk.models.change import Change, ChangeCI
+    from itsmdesk.models.cmdb import CI
+    from itsmdesk.models.people import Person
+    from tests import change_helpers as ch
+
+    a, b = ch.ci("srv-a"), ch.ci("srv-b")
+    change = ch.change("Patch", cis=[a, b])
+    author = ch.person("Bo Writer")
+    incident = incidents.create_incident({"title": "Disk full"})
+    incidents.add_work_log(incident.id, "cleaned /tmp", actor=Actor(author.id, "Bo Writer"))
+    records.delete(CI, a.id, None)
+    records.delete(Person, author.id, None)
+    records.delete(Change, change.id, None)
+    records.delete(Incident, incident.id, None)
+
+    def restore(kind, model, record_id):
+        c = decide.Conflict(0, kind, record_id, None, "title", decide.DELETED_ON_HUB, None, "x",
+                            None, "OSL", "b", None, None, None)
+        with records.atomic():
+            return decide._restore_deleted(c, model, SYSTEM)
+
+    assert restore("change", Change, change.id).title == "Patch"
+    assert [r.ci_id for r in ChangeCI.select().where(ChangeCI.change == change.id)] == [b.id]
+    restore("incident", Incident, incident.id)
+    [log] = WorkLog.select().where(WorkLog.incident == incident.id)
+    assert (log.text, log.author_id) == ("cleaned /tmp", None)
+
+
+def test_a_delete_the_hub_refused_earlier_does_not_empty_the_restored_record(hub, tmp_path):
+    """The site deleted the record, the hub refused (edited there) and put it back there with
+    its work log; later the hub deleted it while the site edited it.  Taken from the site,
+    the record comes back with its work log, decided on the site (whose journal holds its own
+    refused delete) as on the hub."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    try:
+        with on(replica, "OSL"):
+            records.delete(Incident, ids["first"], None)
+        with on(hub_db):
+            incidents.update_incident(ids["first"], None, {"urgency": 2})
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            assert WorkLog.select().where(WorkLog.incident == ids["first"]).count() == 1
+        with on(replica, "OSL"):
+            incidents.update_incident(ids["first"], None, {"title": "Printer jams (Oslo)"})
+        with on(hub_db):
+            records.delete(Incident, ids["first"], None)
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            [c] = [c for c in decide.conflicts().items if c.reason == decide.DELETED_ON_HUB]
+            decide.decide(c.journal_id, "replica")
+            assert [w.text for w in WorkLog.select().where(WorkLog.incident == ids["first"])] \
+                == ["Replaced the drum"]
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
     finally:
         replica.close()

@@ -230,10 +230,15 @@ def _progress(phase: str, done: int, total: int) -> None:
     _emit({"phase": phase, "done": done, "total": total})
 
 
-def _waiting_batches(database, after: int) -> int:  # noqa: ANN001 - a peewee database
-    row = database.execute_sql('SELECT COUNT(DISTINCT batch) FROM "journal" WHERE id > '
-                               f"{database.param}", (after,)).fetchone()
-    return int(row[0] or 0)
+def _waiting_batches(database) -> int:  # noqa: ANN001 - a peewee database
+    """How many local writes (batches) wait to be sent: the replica's own unacknowledged
+    journal rows (``engine.pending_rows``: not the hub's rows a carried answer pulled in after
+    the push checkpoint), one batch per run of rows with the same batch id, as the push groups
+    them."""
+    from itsmdesk.services.sync.engine import pending_rows
+
+    rows = pending_rows(database)
+    return sum(1 for n, row in enumerate(rows) if n == 0 or row[12] != rows[n - 1][12])
 
 
 CHANGED_IDS_MAX = 2000  # more ids of one kind than this: the kind is named as changed wholesale
@@ -281,7 +286,7 @@ def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
     progress = None
     if args.progress_json:
         before = int(state.get("push_checkpoint") or 0)
-        _progress("start", 0, _waiting_batches(ctx.database, before) if state else 0)
+        _progress("start", 0, _waiting_batches(ctx.database) if state else 0)
         progress = _progress
     report = sync(ctx.database, _with_pg_password(hub) if hub else None, progress,
                   operator=ctx.writer())

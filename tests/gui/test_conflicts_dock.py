@@ -224,3 +224,43 @@ def test_hub_password_asked_and_passed_in_the_environment_only(qtbot, ctx, monke
     started.clear()
     dialog._found_hub(Overview(True, "OSL", hub))
     assert asked == [] and started[0].value("ITSMDESK_PASSWORD") == "from-env"
+
+
+def test_status_bar_names_a_scoped_replicas_scope(qtbot, tmp_path):
+    """A replica of a site's part of the hub says so in the status bar: "Replica OSL of hub.db ·
+    scope: site OSL · last synced ..." (and in the tooltip); the sites and teams of a scope
+    with several are listed."""
+    from itsmdesk.services.sync.overview import Overview
+    from itsmdesk.views.conflicts.replica_label import ReplicaLabel
+    from itsmdesk.views.context import AppContext
+
+    set_site("")
+    hub_url = f"sqlite:///{tmp_path / 'hub.db'}"
+    hub_db, _info = open_database(hub_url)
+    people.create_site({"name": "Oslo", "code": "OSL"})
+    hub_db.close()
+    create_replica(hub_url, "OSL", tmp_path / "osl.db", hub_url, scope="site=OSL")
+    replica, info = open_database(f"sqlite:///{tmp_path / 'osl.db'}")
+    try:
+        label = ReplicaLabel(AppContext(info, synchronous=True))
+        qtbot.addWidget(label)
+        assert not label.isHidden()
+        assert label.text().startswith("Replica OSL of hub.db · scope: site OSL · last synced ")
+        assert "Scope: site OSL (their CIs, tickets" in label.toolTip()
+
+        state = Overview(True, "OSL", hub_url, None, 0, 0, "hub.db",
+                         "site=OSL,BGO;teams=Oslo desk,Oslo network", ("OSL", "BGO"),
+                         ("Oslo desk", "Oslo network"))
+        label.show_state(state)
+        assert label.text() == ("Replica OSL of hub.db · scope: sites OSL, BGO; teams Oslo "
+                                "desk, Oslo network · last synced never")
+        label.show_state(Overview(True, "OSL", hub_url, None, 0, 0, "hub.db", "teams=Oslo desk",
+                                  (), ("Oslo desk",)))
+        assert "· scope: team Oslo desk ·" in label.text()
+        label.show_state(Overview(True, "OSL", hub_url, None, 0, 0, "hub.db"))
+        assert label.text() == "Replica OSL of hub.db · last synced never"
+        assert "Scope" not in label.toolTip()
+    finally:
+        replica.close()
+        proxy.initialize(None)
+        set_site("")

@@ -123,8 +123,8 @@ class Conflict:
     @property
     def replica_decidable(self) -> bool:
         """Whether the replica's side can be taken.  A field of a record the hub deleted can:
-        the record comes back as it was deleted (from the journal), with the replica's value;
-        a child row the hub deleted cannot."""
+        the record comes back as it was deleted (from the journal), its child rows with it, with
+        the replica's value; a child row the hub deleted cannot."""
         child = "+" in self.field or self.field.endswith(("~", "-")) or "~" in self.field
         if self.reason == DELETED_ON_HUB:
             return not child and not self.is_delete and self.kind != "setting"
@@ -259,11 +259,15 @@ def _label(c: Conflict) -> str:
 def _restore_deleted(c: Conflict, model: type[pw.Model], actor: Actor) -> Any:
     """A record the hub deleted while the replica edited it, put back as it was when it was
     deleted (its last ``*deleted*`` journal row holds every field), through the write funnel:
-    a person decided the edit matters more than the delete.  Its child rows (notes, links)
-    went with it and do not come back.  None when the journal has no such row."""
+    a person decided the edit matters more than the delete.  Its child rows (notes, work logs,
+    links) come back too, as they were when it was deleted: a delete journals only the record
+    (the database drops its child rows with it), so they are read from the record's own
+    ``TABLE+``/``TABLE~``/``TABLE-`` journal rows before the ``*deleted*`` one (see
+    :func:`_children_when_deleted`) and added with ``records.add_children`` in the same batch.
+    None when the journal has no such row."""
     from itsmdesk.services.replay import _decode
 
-    row = (JournalEntry.select(JournalEntry.old)
+    row = (JournalEntry.select(JournalEntry.id, JournalEntry.old)
            .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
                   & (JournalEntry.field == records.DELETED))
            .order_by(JournalEntry.id.desc()).first())
@@ -273,7 +277,119 @@ def _restore_deleted(c: Conflict, model: type[pw.Model], actor: Actor) -> Any:
     values["id"] = c.record_id
     for name in ("version", "updated_at", "updated_by", "created_by"):
         values.pop(name, None)
-    return records.create(model, values, actor)
+    record = records.create(model, values, actor)
+    for child_model, rows in _children_when_deleted(c, model, row.id):
+        records.add_children(child_model, rows, actor)
+    return record
+
+
+def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
+                           ) -> list[tuple[type[pw.Model], list[dict[str, Any]]]]:
+    """The child rows the record had on the hub when the journal row ``deleted_id`` deleted
+    it, rebuilt from the record's child rows journalled before it (each ``*created*`` or
+    ``*deleted*`` starts a life with no child rows).
+
+    The same on the hub and on a replica: a replica's journal also holds its own rows the hub
+    did not take (the hub's ``!conflict`` notes on the record name them by batch; the replica
+    was put back unjournalled), so those are passed over: a child row or a delete not taken.
+    (A child row's field the hub kept its own value of needs nothing: the hub's row that set
+    it was pulled after the replica's.)  A row whose other keys point at a record gone since
+    loses that link when it may be empty and is left out when it may not (the database
+    dropped or emptied it, unjournalled, when that record went); a row that is there already
+    stays."""
+    from itsmdesk.services.replay import _decode
+
+    tables = {table: child for table, child in children_by_table().items()
+              if child._meta.fields[child.PARENT].rel_model is model}
+    if not tables:
+        return []
+    skipped = _not_taken(c)
+    alive: dict[str, dict[str, dict[str, Any]]] = {}
+    query = (JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new,
+                                 JournalEntry.batch)
+             .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
+                    & (JournalEntry.id < deleted_id) & ~JournalEntry.field.startswith("!"))
+             .order_by(JournalEntry.id).tuples())
+    for name, old, new, batch in query:
+        if name in (records.CREATED, records.DELETED):
+            if (str(batch), name, "") not in skipped:
+                alive = {}
+            continue
+        table, op = name[:-1], name[-1:]
+        if op not in ("+", "~", "-") or table not in tables:
+            continue
+        try:
+            data = json.loads((old if op == "-" else new) or "{}")
+        except ValueError:
+            continue
+        if not isinstance(data, dict) or "id" not in data:
+            continue
+        child_id = str(data["id"])
+        if {(str(batch), name, child_id), (str(batch), name, "")} & skipped:
+            continue
+        rows = alive.setdefault(table, {})
+        if op == "+":
+            rows[child_id] = dict(data)
+        elif op == "~":
+            if child_id in rows:
+                rows[child_id].update(data)
+        else:
+            rows.pop(child_id, None)
+    out: list[tuple[type[pw.Model], list[dict[str, Any]]]] = []
+    for table in sorted(alive):
+        child = tables[table]
+        wanted = []
+        for wire in alive[table].values():
+            values = _decode(child, wire)
+            values[child.PARENT] = c.record_id
+            values = _still_linked(child, values)
+            if values is not None and not (
+                    child.select(child.id).where(child.id == values["id"]).exists()):
+                wanted.append(values)
+        if wanted:
+            out.append((child, wanted))
+    return out
+
+
+def _not_taken(c: Conflict) -> set[tuple[str, str, str]]:
+    """The rows of pushed batches the hub's conflict notes on ``c``'s record say it did not
+    take whole (a child row added, changed or removed; a delete), as (batch, journalled field,
+    child row id or "" for any)."""
+    skipped: set[tuple[str, str, str]] = set()
+    query = (JournalEntry.select(JournalEntry.new)
+             .where((JournalEntry.record_kind == c.kind) & (JournalEntry.record_id == c.record_id)
+                    & (JournalEntry.field == CONFLICT)).tuples())
+    for (new,) in query:
+        try:
+            detail = json.loads(new or "{}")
+        except ValueError:
+            continue
+        name, batch = str(detail.get("field") or ""), str(detail.get("batch") or "")
+        if name == records.DELETED or name[-1:] in ("+", "~", "-"):
+            child_id = ""
+            try:
+                data = json.loads(detail.get("replica") or "null")
+            except ValueError:
+                data = None
+            if isinstance(data, dict) and "id" in data and name != records.DELETED:
+                child_id = str(data["id"])
+            skipped.add((batch, name, child_id))
+    return skipped
+
+
+def _still_linked(child: type[pw.Model], values: dict[str, Any]) -> dict[str, Any] | None:
+    """``values`` with the keys to records gone since emptied (None when one may not be)."""
+    for name, model_field in child._meta.fields.items():
+        if (not isinstance(model_field, pw.ForeignKeyField) or name == child.PARENT
+                or values.get(name) is None):
+            continue
+        key = model_field.rel_field
+        if model_field.rel_model.select(key).where(key == values[name]).exists():
+            continue
+        if not model_field.null:
+            return None
+        values[name] = None
+    return values
 
 
 def _take_replica(c: Conflict, model: type[pw.Model] | None, current: Any, actor: Actor) -> None:

@@ -21,6 +21,16 @@ class Overview:
     unpushed_rows: int = 0
     open_conflicts: int = 0
     hub_name: str = ""  # short, for the status bar: the file's name, or host/database
+    # a scoped replica's scope (services/sync/scope.py): the site codes and team names it was
+    # made with; both empty for a copy of the whole hub.  ``scope`` is the spec as written
+    # (``site=OSL;teams=Oslo desk``), also when it cannot be read into sites and teams.
+    scope: str = ""
+    scope_sites: tuple[str, ...] = ()
+    scope_teams: tuple[str, ...] = ()
+
+    @property
+    def is_scoped(self) -> bool:
+        return bool(self.scope)
 
 
 def _hub_name(hub: str) -> str:
@@ -43,10 +53,23 @@ def overview(count_conflicts: bool = True) -> Overview:
     if not state:
         return Overview(False, open_conflicts=opened)
     last = state.get("last_sync") or ""
+    text = state.get("scope") or ""
+    sites: tuple[str, ...] = ()
+    teams: tuple[str, ...] = ()
+    if text:
+        from itsmdesk.errors import ValidationError
+        from itsmdesk.services.sync.scope import parse
+
+        try:
+            spec = parse(text)
+        except ValidationError:  # (shown as written)
+            pass
+        else:
+            sites, teams = spec.sites, spec.teams
     return Overview(True, state.get("site", ""), state.get("hub", ""),
                     dt.datetime.fromisoformat(last) if last else None,
                     int(state.get("unpushed_rows") or 0), opened,
-                    _hub_name(state.get("hub", "")))
+                    _hub_name(state.get("hub", "")), text, sites, teams)
 
 
 def hub_password_needed(hub_url: str) -> bool:
