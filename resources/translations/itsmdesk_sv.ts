@@ -5006,42 +5006,42 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
         <translation>avgör en med: itsmdesk replica decide ID --take hub|replica</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="298" />
+        <location filename="../../itsmdesk/commands/sync.py" line="303" />
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation>skickade {batches} ändring(ar) ({rows} journalrader; {skipped} skickade tidigare), tog emot {pulled} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="303" />
+        <location filename="../../itsmdesk/commands/sync.py" line="308" />
         <source>the hub no longer keeps its history back to this replica's last sync: the replica's part was fetched again from the hub (unsent changes kept)</source>
         <translation>navet har inte längre kvar sin historik tillbaka till den här replikens senaste synkronisering: replikens del hämtades igen från navet (ändringar som inte skickats behölls)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="307" />
+        <location filename="../../itsmdesk/commands/sync.py" line="312" />
         <source>scope: {skipped} hub change(s) outside it not applied; {fetched} row(s) of records entering it fetched whole</source>
         <translation>omfång: {skipped} ändring(ar) på navet utanför det tillämpades inte; {fetched} rad(er) för poster som kom in i det hämtades hela</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="311" />
+        <location filename="../../itsmdesk/commands/sync.py" line="316" />
         <source>{n} conflict(s): the hub's value stays, yours is kept for a person to decide:</source>
         <translation>{n} konflikt(er): navets värde står kvar, ditt sparas så att en person kan avgöra:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="327" />
+        <location filename="../../itsmdesk/commands/sync.py" line="332" />
         <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
         <translation>{batches} osända ändring(ar) ({rows} journalrader) skrivna till {path}; på navet: itsmdesk --db HUB sync import-bundle {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="345" />
+        <location filename="../../itsmdesk/commands/sync.py" line="350" />
         <source>{path} brings nothing new: this replica has it already</source>
         <translation>{path} innehåller inget nytt: repliken har det redan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="348" />
+        <location filename="../../itsmdesk/commands/sync.py" line="353" />
         <source>the hub's answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
         <translation>navets svar tillämpat: {acked} av dina journalrader kvitterade, {pulled} mottagna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="359" />
+        <location filename="../../itsmdesk/commands/sync.py" line="364" />
         <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
         <translation>{applied} ändring(ar) tillämpade, {skipped} tillämpade tidigare; svaret ({rows} journalrader) finns i {answer}: bär tillbaka det och kör itsmdesk --db sqlite:///REPLIK sync import-bundle {answer}</translation>
     </message>
@@ -5372,68 +5372,68 @@ Gjort på {site} av {who}, {when}</translation>
 <context>
     <name>Connect</name>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="51" />
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="149" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="52" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="151" />
         <source>Connect to shared database</source>
         <translation>Anslut till delad databas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="65" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="66" />
         <source>&amp;Remember password (in this computer's keyring)</source>
         <translation>&amp;Kom ihåg lösenordet (i datorns nyckelring)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="69" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="70" />
         <source>This computer has no keyring: the password cannot be remembered.</source>
         <translation>Datorn har ingen nyckelring: lösenordet kan inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="74" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="75" />
         <source>&amp;Server</source>
         <translation>&amp;Server</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="75" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="76" />
         <source>P&amp;ort</source>
         <translation>P&amp;ort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="76" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="77" />
         <source>&amp;Database</source>
         <translation>&amp;Databas</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="77" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="78" />
         <source>&amp;Login</source>
         <translation>&amp;Inloggning</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="78" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="79" />
         <source>&amp;Password</source>
         <translation>&amp;Lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="84" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="85" />
         <source>Connect</source>
         <translation>Anslut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="103" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="104" />
         <source>Connecting…</source>
         <translation>Ansluter…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="128" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="130" />
         <source>This computer has no keyring: the password is not remembered.</source>
         <translation>Datorn har ingen nyckelring: lösenordet sparas inte.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="145" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="147" />
         <source>itsmdesk opens {db} from its next start.</source>
         <translation>itsmdesk öppnar {db} från nästa start.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="150" />
+        <location filename="../../itsmdesk/views/signin/connect_dialog.py" line="152" />
         <source>Restart now?</source>
         <translation>Starta om nu?</translation>
     </message>
@@ -8216,223 +8216,223 @@ Gjort på {site} av {who}, {when}</translation>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="63" />
+        <location filename="../../itsmdesk/views/main_window.py" line="64" />
         <source>itsmdesk — {db}</source>
         <translation>itsmdesk — {db}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>&amp;File</source>
         <translation>&amp;Arkiv</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="114" />
+        <location filename="../../itsmdesk/views/main_window.py" line="115" />
         <source>&amp;Records</source>
         <translation>&amp;Poster</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>&amp;View</source>
         <translation>&amp;Visa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="115" />
+        <location filename="../../itsmdesk/views/main_window.py" line="116" />
         <source>Re&amp;ports</source>
         <translation>&amp;Rapporter</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116" />
+        <location filename="../../itsmdesk/views/main_window.py" line="117" />
         <source>&amp;Tools</source>
         <translation>Ver&amp;ktyg</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="116" />
+        <location filename="../../itsmdesk/views/main_window.py" line="117" />
         <source>&amp;Help</source>
         <translation>&amp;Hjälp</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="119" />
+        <location filename="../../itsmdesk/views/main_window.py" line="120" />
         <source>&amp;Quit</source>
         <translation>&amp;Avsluta</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="123" />
+        <location filename="../../itsmdesk/views/main_window.py" line="124" />
         <source>&amp;Quick open…</source>
         <translation>&amp;Snabböppna…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="127" />
+        <location filename="../../itsmdesk/views/main_window.py" line="128" />
         <source>&amp;Connect to shared database…</source>
         <translation>&amp;Anslut till delad databas…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="136" />
+        <location filename="../../itsmdesk/views/main_window.py" line="137" />
         <source>Close tab</source>
         <translation>Stäng flik</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="140" />
+        <location filename="../../itsmdesk/views/main_window.py" line="141" />
         <source>&amp;About itsmdesk</source>
         <translation>&amp;Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="189" />
+        <location filename="../../itsmdesk/views/main_window.py" line="190" />
         <source>Reset layout</source>
         <translation>Återställ layout</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="258" />
+        <location filename="../../itsmdesk/views/main_window.py" line="260" />
         <source>{title} arrives in a later version.</source>
         <translation>{title} kommer i en senare version.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="322" />
+        <location filename="../../itsmdesk/views/main_window.py" line="324" />
         <source>SQLite file</source>
         <translation>SQLite-fil</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="322" />
+        <location filename="../../itsmdesk/views/main_window.py" line="324" />
         <source>PostgreSQL</source>
         <translation>PostgreSQL</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="328" />
+        <location filename="../../itsmdesk/views/main_window.py" line="330" />
         <source>Who works at this desk (Ctrl+Shift+P)</source>
         <translation>Vem som arbetar vid den här datorn (Ctrl+Shift+P)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="370" />
+        <location filename="../../itsmdesk/views/main_window.py" line="372" />
         <source>Opening the database…</source>
         <translation>Öppnar databasen…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="401" />
+        <location filename="../../itsmdesk/views/main_window.py" line="403" />
         <source>Saving…</source>
         <translation>Sparar…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="404" />
+        <location filename="../../itsmdesk/views/main_window.py" line="406" />
         <source>Connected</source>
         <translation>Ansluten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="405" />
+        <location filename="../../itsmdesk/views/main_window.py" line="407" />
         <source>Disconnected</source>
         <translation>Frånkopplad</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="414" />
+        <location filename="../../itsmdesk/views/main_window.py" line="416" />
         <source>Reconnected</source>
         <translation>Ansluten igen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="420" />
+        <location filename="../../itsmdesk/views/main_window.py" line="422" />
         <source>Connection to the database lost — reconnecting (attempt {n})…</source>
         <translation>Anslutningen till databasen bröts — ansluter igen (försök {n})…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="446" />
+        <location filename="../../itsmdesk/views/main_window.py" line="448" />
         <source>Sign in…</source>
         <translation>Logga in…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="450" />
+        <location filename="../../itsmdesk/views/main_window.py" line="452" />
         <source>Sign in as…</source>
         <translation>Logga in som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="452" />
+        <location filename="../../itsmdesk/views/main_window.py" line="454" />
         <source>Sign out</source>
         <translation>Logga ut</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="454" />
+        <location filename="../../itsmdesk/views/main_window.py" line="456" />
         <source>Change password…</source>
         <translation>Byt lösenord…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="456" />
+        <location filename="../../itsmdesk/views/main_window.py" line="458" />
         <source>Manage people…</source>
         <translation>Hantera personer…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="460" />
+        <location filename="../../itsmdesk/views/main_window.py" line="462" />
         <source>Needs the role {role}</source>
         <translation>Kräver rollen {role}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="463" />
+        <location filename="../../itsmdesk/views/main_window.py" line="465" />
         <source>Create administrator account…</source>
         <translation>Skapa administratörskonto…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="490" />
-        <location filename="../../itsmdesk/views/main_window.py" line="494" />
+        <location filename="../../itsmdesk/views/main_window.py" line="492" />
+        <location filename="../../itsmdesk/views/main_window.py" line="496" />
         <source>Change password</source>
         <translation>Byt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="490" />
+        <location filename="../../itsmdesk/views/main_window.py" line="492" />
         <source>Old password</source>
         <translation>Gammalt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="494" />
+        <location filename="../../itsmdesk/views/main_window.py" line="496" />
         <source>New password</source>
         <translation>Nytt lösenord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="499" />
+        <location filename="../../itsmdesk/views/main_window.py" line="501" />
         <source>Password changed</source>
         <translation>Lösenordet är bytt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="525" />
+        <location filename="../../itsmdesk/views/main_window.py" line="527" />
         <source>🔔 {n}</source>
         <translation>🔔 {n}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="526" />
+        <location filename="../../itsmdesk/views/main_window.py" line="528" />
         <source>{n} unread</source>
         <translation>{n} olästa</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="528" />
+        <location filename="../../itsmdesk/views/main_window.py" line="530" />
         <source>{n} unread notifications (Ctrl+Shift+M)</source>
         <translation>{n} olästa aviseringar (Ctrl+Shift+M)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="565" />
+        <location filename="../../itsmdesk/views/main_window.py" line="567" />
         <source>Signed in: {name} ▾</source>
         <translation>Inloggad: {name} ▾</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="577" />
+        <location filename="../../itsmdesk/views/main_window.py" line="579" />
         <source>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Open a queue on the left, or press &lt;b&gt;Ctrl+K&lt;/b&gt; to find any record by reference or words.&lt;/p&gt;</source>
         <translation>&lt;h2&gt;itsmdesk {version}&lt;/h2&gt;&lt;p&gt;Öppna en kö till vänster, eller tryck &lt;b&gt;Ctrl+K&lt;/b&gt; för att hitta en post via referens eller ord.&lt;/p&gt;</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="584" />
+        <location filename="../../itsmdesk/views/main_window.py" line="586" />
         <source>Welcome</source>
         <translation>Välkommen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="598" />
+        <location filename="../../itsmdesk/views/main_window.py" line="600" />
         <source>No form for {kind} yet</source>
         <translation>Inget formulär för {kind} ännu</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="662" />
+        <location filename="../../itsmdesk/views/main_window.py" line="664" />
         <source>Not closed: a record could not be saved.</source>
         <translation>Inte stängt: en post kunde inte sparas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="678" />
+        <location filename="../../itsmdesk/views/main_window.py" line="680" />
         <source>Unsaved changes</source>
         <translation>Osparade ändringar</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="679" />
+        <location filename="../../itsmdesk/views/main_window.py" line="681" />
         <source>These records have unsaved changes:
 {names}
 
@@ -8443,17 +8443,17 @@ Save them before closing?</source>
 Vill du spara dem innan du stänger?</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="693" />
+        <location filename="../../itsmdesk/views/main_window.py" line="695" />
         <source>Saving before closing…</source>
         <translation>Sparar innan stängning…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="756" />
+        <location filename="../../itsmdesk/views/main_window.py" line="758" />
         <source>About itsmdesk</source>
         <translation>Om itsmdesk</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/main_window.py" line="757" />
+        <location filename="../../itsmdesk/views/main_window.py" line="759" />
         <source>itsmdesk {version}
 IT Service Support on {db}</source>
         <translation>itsmdesk {version}
@@ -10303,112 +10303,112 @@ IT-servicesupport på {db}</translation>
         <translation>Ändra ett fält i alla markerade ärenden (Ctrl+E)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="330" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="331" />
         <source>{n} tickets</source>
         <translation>{n} ärenden</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="404" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="405" />
         <source>Select the tickets to change first</source>
         <translation>Markera först de ärenden som ska ändras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="420" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="421" />
         <source>Changed {n} tickets (Ctrl+Shift+Z undoes)</source>
         <translation>{n} ärenden ändrade (Ctrl+Shift+Z ångrar)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="428" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="429" />
         <source>No bulk edit to undo</source>
         <translation>Ingen massredigering att ångra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="433" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="434" />
         <source>Undid the bulk edit of {n} tickets</source>
         <translation>Massredigeringen av {n} ärenden har ångrats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="449" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="450" />
         <source>Save queue</source>
         <translation>Spara kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="449" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="450" />
         <source>Name of the new queue</source>
         <translation>Namn på den nya kön</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="477" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="478" />
         <source>Only saved queues can be edited</source>
         <translation>Endast sparade köer kan redigeras</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="496" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="497" />
         <source>New queue…</source>
         <translation>Ny kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="498" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="499" />
         <source>Edit queue…</source>
         <translation>Redigera kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="499" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="500" />
         <source>Save queue as…</source>
         <translation>Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="507" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="508" />
         <source>Only saved queues can be deleted</source>
         <translation>Endast sparade köer kan tas bort</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="538" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="539" />
         <source>&amp;New incident</source>
         <translation>&amp;Ny incident</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="540" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="541" />
         <source>New service &amp;request</source>
         <translation>Ny &amp;tjänstebegäran</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="542" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="543" />
         <source>&amp;Bulk edit selected tickets…</source>
         <translation>&amp;Massredigera markerade ärenden…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="544" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="545" />
         <source>&amp;Undo last bulk edit</source>
         <translation>&amp;Ångra senaste massredigering</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="546" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="547" />
         <source>Refresh &amp;queues</source>
         <translation>&amp;Uppdatera köer</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="548" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="549" />
         <source>&amp;Save queue as…</source>
         <translation>&amp;Spara kö som…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="550" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="551" />
         <source>New &amp;queue…</source>
         <translation>Ny &amp;kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="552" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="553" />
         <source>Edit saved &amp;queue…</source>
         <translation>&amp;Redigera sparad kö…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="554" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="555" />
         <source>&amp;Delete saved queue</source>
         <translation>Ta &amp;bort sparad kö</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/queue/panel.py" line="556" />
+        <location filename="../../itsmdesk/views/queue/panel.py" line="557" />
         <source>Filter queue</source>
         <translation>Filtrera kö</translation>
     </message>
@@ -11709,21 +11709,51 @@ IT-servicesupport på {db}</translation>
 <context>
     <name>ReplicaLabel</name>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="38" />
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="39" />
         <source>never</source>
         <translation>aldrig</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="39" />
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="42" />
+        <source>Replica {site} of {hub} · scope: {scope} · last synced {when}</source>
+        <translation>Replik {site} av {hub} · omfång: {scope} · senast synkroniserad {when}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="46" />
         <source>Replica {site} of {hub} · last synced {when}</source>
         <translation>Replik {site} av {hub} · senast synkroniserad {when}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="41" />
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="48" />
         <source>Hub: {hub}
 Local journal rows waiting to be sent: {n}</source>
         <translation>Nav: {hub}
 Lokala journalrader som väntar på att skickas: {n}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="51" />
+        <source>Scope: {scope} (their CIs, tickets, problems, changes and releases, and all reference data)</source>
+        <translation>Omfång: {scope} (deras CI:er, ärenden, problem, ändringar och releaser, samt alla referensdata)</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="62" />
+        <source>site {code}</source>
+        <translation>plats {code}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="64" />
+        <source>sites {codes}</source>
+        <translation>platser {codes}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="66" />
+        <source>team {name}</source>
+        <translation>team {name}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/replica_label.py" line="68" />
+        <source>teams {names}</source>
+        <translation>team {names}</translation>
     </message>
 </context>
 <context>
