@@ -45,8 +45,9 @@ import enum
 import functools
 import io
 import json
+import re
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -101,29 +102,41 @@ def from_text(model_field: pw.Field, text: str | None) -> Any:
     """The value :func:`to_text` wrote, read back as the field's Python value."""
     if text is None:
         return None
+    known = _READERS.get(id(model_field))
+    if known is None or known[0] is not model_field:  # (a sync reads hundreds of thousands)
+        known = _READERS[id(model_field)] = (model_field, _reader(model_field))
+    return text if known[1] is None else known[1](text)
+
+
+_READERS: dict[int, tuple[pw.Field, Callable[[str], Any] | None]] = {}
+
+
+def _reader(model_field: pw.Field) -> Callable[[str], Any] | None:
+    """How :func:`from_text` reads a field's text (None: the text is the value)."""
     from itsmdesk.models.base import JSONField
 
     if isinstance(model_field, pw.ForeignKeyField):
         model_field = model_field.rel_field
     if isinstance(model_field, JSONField):
-        return json.loads(text)
+        return json.loads
     if isinstance(model_field, pw.UUIDField):
-        return uuid.UUID(text)
+        return uuid.UUID
     if isinstance(model_field, pw.BooleanField):
-        return text == "true"
+        return lambda text: text == "true"
     if isinstance(model_field, (pw.IntegerField, pw.BigIntegerField, pw.AutoField)):
-        return int(text)
+        return int
     if isinstance(model_field, pw.FloatField):
-        return float(text)
+        return float
     if isinstance(model_field, pw.DecimalField):
-        return decimal.Decimal(text)
+        return decimal.Decimal
     if isinstance(model_field, pw.DateTimeField):
-        return dt.datetime.fromisoformat(text)
+        return dt.datetime.fromisoformat
     if isinstance(model_field, pw.DateField):
-        return dt.date.fromisoformat(text)
+        return dt.date.fromisoformat
     if isinstance(model_field, pw.BlobField):
-        return base64.b64decode(text[len("base64:"):]) if text.startswith("base64:") else text.encode()
-    return text
+        return lambda text: (base64.b64decode(text[len("base64:"):]) if text.startswith("base64:")
+                             else text.encode())
+    return None
 
 
 def field_value(record: pw.Model, name: str) -> Any:
@@ -396,14 +409,15 @@ def reserve_refs(prefix: str, count: int, site: str = "") -> int:
 # -- the journal ------------------------------------------------------------------------------------
 JOURNAL_COLUMNS = ("record_kind", "record_id", "record_ref", "field", "old", "new", "who_id",
                    "who_name", "at", "site", "version", "batch")
-_JOURNAL_CHUNK = 400  # rows per INSERT (12 parameters each; SQLite allows 32,766)
+_JOURNAL_CHUNK = 400  # rows per INSERT on PostgreSQL (12 parameters each)
 
 
 def insert_journal_rows(rows: Sequence[tuple]) -> int:
-    """Append journal rows (tuples in :data:`JOURNAL_COLUMNS` order) in multi-row INSERTs.
+    """Append journal rows (tuples in :data:`JOURNAL_COLUMNS` order), in bulk.
 
-    One statement per 400 rows: a save on a branch-office link pays one round trip for its
-    journal, and imports of hundreds of thousands of rows avoid the ORM's per-row cost.
+    PostgreSQL: one statement per 400 rows (a save on a branch-office link pays one round trip
+    for its journal) or COPY for thousands; SQLite: one prepared statement for every row.  Either
+    way imports and syncs of hundreds of thousands of rows avoid the ORM's per-row cost.
     """
     if not rows:
         return 0
@@ -422,8 +436,10 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
                 out[i] = str(value) if pg else value.hex
         if not pg:
             for i in time_idx:
-                if out[i] is not None:
-                    out[i] = out[i].strftime("%Y-%m-%d %H:%M:%S")
+                value = out[i]
+                if value is not None:  # (str(): a third of strftime's time)
+                    out[i] = (str(value)[:19] if type(value) is dt.datetime
+                              else value.strftime("%Y-%m-%d %H:%M:%S"))
         return tuple(out)
 
     names = JOURNAL_COLUMNS if pg else JOURNAL_COLUMNS + ("chain",)  # (SQLite: hash chain)
@@ -431,13 +447,14 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
     cols = ", ".join(f'"{c}"' for c in names)
     head = f'INSERT INTO "{JournalEntry._meta.table_name}" ({cols}) VALUES '
     cursor = database.cursor()
-    converted = [convert(row) for row in rows]
-    if not pg:
-        converted = list(journal_guard.chain(database, converted))
-    if pg and len(converted) >= _COPY_FROM and _may_copy(database):
+    if pg and len(rows) >= _COPY_FROM and _may_copy(database):
         cursor.copy_expert(f'COPY "{JournalEntry._meta.table_name}" ({cols}) FROM STDIN',
-                           io.StringIO("".join(_copy_line(row) for row in converted)),
-                           size=1 << 20)
+                           io.StringIO(_copy_text(rows)), size=1 << 20)
+        return len(rows)
+    converted = [convert(row) for row in rows]
+    if not pg:  # (no round trips to save: one statement run for every row is the fastest)
+        cursor.executemany(f'INSERT INTO "{JournalEntry._meta.table_name}" ({cols}) VALUES {one}',
+                           list(journal_guard.chain(database, converted)))
         return len(rows)
     for start in range(0, len(rows), _JOURNAL_CHUNK):
         part = converted[start:start + _JOURNAL_CHUNK]
@@ -465,10 +482,31 @@ def _may_copy(database: pw.Database) -> bool:
     return known[1]
 
 
-def _copy_line(row: tuple) -> str:
-    """A journal row in COPY's text format (NULL as ``\\N``, specials escaped)."""
-    return "\t".join("\\N" if v is None else (
-        v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v)) for v in row) + "\n"
+_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
+_NULL = "\\N"
+
+
+def _copy_text(rows: Sequence[tuple]) -> str:
+    """Journal rows (:data:`JOURNAL_COLUMNS` order) in COPY's text format: NULL as ``\\N``,
+    backslash, tab and line breaks escaped in the texts; keys and times as PostgreSQL reads
+    them (a key as text with or without dashes, a time as ``YYYY-MM-DD HH:MM:SS``)."""
+    special = _COPY_SPECIAL.search
+
+    def text(value: Any) -> str:
+        if value is None:
+            return _NULL
+        value = str(value)
+        return value.translate(_COPY_ESCAPES) if special(value) else value
+
+    def key(value: Any) -> Any:
+        return _NULL if value is None else value
+
+    out = []
+    for kind, record_id, ref, name, old, new, who_id, who_name, at, site, version, batch in rows:
+        out.append(f"{text(kind)}\t{record_id}\t{text(ref)}\t{text(name)}\t{text(old)}\t"
+                   f"{text(new)}\t{key(who_id)}\t{text(who_name)}\t{text(at)}\t{text(site)}\t"
+                   f"{key(version)}\t{key(batch)}\n")
+    return "".join(out)
 
 
 def site_of(actor: Actor) -> str:

@@ -220,11 +220,12 @@ def push(replica: pw.Database, hub: pw.Database, report: SyncReport,
     schema = schema_of(replica, Phrase(N_("the replica")))
     batches = list(_batches(pending_rows(replica, meta), site))
     done = 0
+    cache = ops.PushCache()
     for group in _groups(batches):
         ops_ = [ops.Batch(site, batch, schema, base_for(meta, rows[0][0]),
                           [row[1:] for row in rows]) for batch, rows in group]
         with bound(hub):
-            outcomes = ops.apply_batches(ops_, operator)
+            outcomes = ops.apply_batches(ops_, operator, cache)
         last = group[-1][1][-1][0]
         with write_transaction(replica):
             advance_push(replica, last)

@@ -146,6 +146,20 @@ def _own_batches_since(site: str, base: int) -> set[uuid.UUID]:
 _PREFETCH = 500  # ids per IN (...) when a group's records and journal rows are read at once
 
 
+@dataclass
+class PushCache:
+    """What the hub transactions of one push share: the hub's journal rows on the records they
+    touched since ``base``, read up to journal id ``upto`` (see :meth:`_Group.read_journal`)."""
+
+    base: int = 0
+    upto: int = 0
+    journal: dict[tuple[str, Any], list[tuple]] = field(default_factory=dict)
+
+    def reset(self, base: int) -> PushCache:
+        self.base, self.upto, self.journal = base, 0, {}
+        return self
+
+
 class _Group:
     """What the batches of one hub transaction share, read once for all of them: the records
     they touch (locked on PostgreSQL, so no workstation changes them meanwhile), the hub's
@@ -154,7 +168,8 @@ class _Group:
     leave them (:meth:`_Merge.mirror`), and every batch's rows are applied in one go at the
     end."""
 
-    def __init__(self, batches: list[Batch], operator: Actor) -> None:
+    def __init__(self, batches: list[Batch], operator: Actor,
+                 cache: PushCache | None = None) -> None:
         self.kinds = models_by_kind()
         self.children = children_by_table()
         self.pg = isinstance(db.obj, pw.PostgresqlDatabase)
@@ -188,6 +203,7 @@ class _Group:
             for row in b.rows:
                 if row[0] in self.kinds and row[0] != MARKER_KIND:
                     wanted.setdefault(row[0], set()).add(row[1])
+        chunks: list[tuple[str, list[Any]]] = []
         for kind, record_ids in wanted.items():
             model = self.kinds[kind]
             ordered = sorted(record_ids, key=str)  # (one lock order for every sync)
@@ -196,17 +212,41 @@ class _Group:
                 found = _load(model, chunk, self.pg)
                 for record_id in chunk:
                     self.records[(kind, record_id)] = found.get(record_id)
+                chunks.append((kind, chunk))
+        self.journal = self.read_journal(chunks, own_since, cache)
+
+    def read_journal(self, chunks: list[tuple[str, list[Any]]], own_since: Any,
+                     cache: PushCache | None) -> dict[tuple[str, Any], list[tuple]]:
+        """The hub's rows on the group's records since base (but the site's own).  With a
+        ``cache`` (one push's groups), a record an earlier group read is read again only from
+        where that group stopped: the rows up to there cannot change, and new ones are found
+        by the journal's key, not by scanning the record's whole history again.  ``upto`` is
+        read after the records are locked: a write to one of them commits later with a higher
+        id (its journal row follows its lock)."""
+        if cache is None or cache.base != self.base:
+            cache = PushCache(base=self.base) if cache is None else cache.reset(self.base)
+        upto = JournalEntry.select(pw.fn.MAX(JournalEntry.id)).scalar() or 0
+        for kind, chunk in chunks:
+            fresh = [i for i in chunk if (kind, i) not in cache.journal]
+            known = [i for i in chunk if (kind, i) in cache.journal]
+            for ids, since in ((fresh, self.base), (known, cache.upto)):
+                if not ids:
+                    continue
+                for record_id in ids:
+                    cache.journal.setdefault((kind, record_id), [])
                 for r in (JournalEntry.select(JournalEntry.record_id, JournalEntry.id,
                                               JournalEntry.field, JournalEntry.old,
                                               JournalEntry.new, JournalEntry.batch)
                           .where((JournalEntry.record_kind == kind)
-                                 & JournalEntry.record_id.in_(chunk)
-                                 & (JournalEntry.id > self.base)
+                                 & JournalEntry.record_id.in_(ids)
+                                 & (JournalEntry.id > since) & (JournalEntry.id <= upto)
                                  & ~JournalEntry.field.startswith("!")
                                  & (JournalEntry.batch.is_null()
                                     | JournalEntry.batch.not_in(own_since)))
                           .order_by(JournalEntry.id).tuples()):
-                    self.journal.setdefault((kind, r[0]), []).append(r[1:])
+                    cache.journal[(kind, r[0])].append(r[1:])
+        cache.upto = upto
+        return cache.journal
 
     @property
     def own(self) -> set[Any]:
@@ -621,10 +661,12 @@ def apply_batch(op: Batch, operator: Actor = SYSTEM) -> Outcome:
     return apply_batches([op], operator)[0]
 
 
-def apply_batches(batches: list[Batch], operator: Actor = SYSTEM) -> list[Outcome]:
+def apply_batches(batches: list[Batch], operator: Actor = SYSTEM,
+                  cache: PushCache | None = None) -> list[Outcome]:
     """Apply pushed batches of one site in order, in **one** hub transaction (a commit per batch
     is what a slow disk or link makes expensive): each merged on its own, at most once, against
-    the hub as the batches before it leave it; their rows applied in one go."""
+    the hub as the batches before it leave it; their rows applied in one go.  ``cache``: the
+    same one for every call of one push (:class:`PushCache`)."""
     database = db.obj
     ours = current_version(database)
     for op in batches:
@@ -635,7 +677,7 @@ def apply_batches(batches: list[Batch], operator: Actor = SYSTEM) -> list[Outcom
     out: list[Outcome] = []
     rows: list[tuple] = []
     with write_transaction(database):
-        group = _Group(batches, operator)
+        group = _Group(batches, operator, cache)
         for op in batches:
             if op.batch in group.seen:
                 out.append(Outcome(op.batch, seen=True, rows=len(op.rows)))
