@@ -350,3 +350,43 @@ def test_a_hub_row_committed_late_is_pulled_by_the_next_sync(hub, tmp_path):
     finally:
         late.close()
         replica.close()
+
+
+def test_a_hub_edit_between_two_hub_transactions_of_one_push_is_a_conflict(hub, tmp_path,
+                                                                            monkeypatch):
+    """A push of several hub transactions reads each record's hub history once and keeps the
+    record as its group left it (ops.PushCache).  A workstation saving the record between two
+    of them must still be seen: the replica's later edit of the same field is a conflict, and
+    an edit of another field merges onto the workstation's version."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    with on(replica, "OSL"):
+        for n in range(3):  # three batches on the same ticket; one batch per hub transaction
+            first = Incident.get_by_id(ids["first"])
+            incidents.update_incident(first.id, first.version, {"title": f"Oslo {n}"})
+        first = Incident.get_by_id(ids["first"])
+        incidents.update_incident(first.id, first.version, {"description": "Oslo says"})
+    monkeypatch.setattr(engine, "GROUP_ROWS", 1)
+    applied = []
+    real = ops.apply_batches
+
+    def between(batches, operator, cache=None):
+        out = real(batches, operator, cache)
+        applied.append(len(batches))
+        if len(applied) == 1:  # a workstation saves the ticket after the first transaction
+            with on(hub_db):
+                now = Incident.get_by_id(ids["first"])
+                incidents.update_incident(now.id, now.version, {"description": "Desk says",
+                                                                "impact": 1})
+        return out
+
+    monkeypatch.setattr(ops, "apply_batches", between)
+    report = engine.sync_with(replica, hub_db)
+    assert len(applied) == 4
+    conflicts = [(c["field"], c["hub"], c["replica"]) for c in report.conflicts]
+    assert conflicts == [("description", "Desk says", "Oslo says")]
+    for database in (hub_db, replica):
+        with on(database):
+            row = Incident.get_by_id(ids["first"])
+            assert (row.title, row.description, row.impact) == ("Oslo 2", "Desk says", 1)
+    assert _dump(hub_db) == _dump(replica)

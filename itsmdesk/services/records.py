@@ -427,13 +427,18 @@ def insert_journal_rows(rows: Sequence[tuple]) -> int:
     uuid_idx = [i for i, f in enumerate(fields) if isinstance(f, pw.UUIDField)]
     time_idx = [i for i, f in enumerate(fields) if isinstance(f, pw.DateTimeField)]
 
+    keys: dict[Any, str] = {}  # (the same records and batches again and again: each once)
+
     def convert(row: tuple) -> tuple:
         out = list(row)
         for i in uuid_idx:
             value = out[i]
             if value is not None:
-                value = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-                out[i] = str(value) if pg else value.hex
+                text = keys.get(value)
+                if text is None:
+                    key = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+                    text = keys[value] = str(key) if pg else key.hex
+                out[i] = text
         if not pg:
             for i in time_idx:
                 value = out[i]

@@ -149,14 +149,17 @@ _PREFETCH = 500  # ids per IN (...) when a group's records and journal rows are 
 @dataclass
 class PushCache:
     """What the hub transactions of one push share: the hub's journal rows on the records they
-    touched since ``base``, read up to journal id ``upto`` (see :meth:`_Group.read_journal`)."""
+    touched since ``base``, each record's read up to a journal id (``read_upto``: that of the
+    group that last locked it), and the records as the last group left them (see
+    :meth:`_Group.read_journal`, :meth:`_Group.load`)."""
 
     base: int = 0
-    upto: int = 0
     journal: dict[tuple[str, Any], list[tuple]] = field(default_factory=dict)
+    read_upto: dict[tuple[str, Any], int] = field(default_factory=dict)  # journal id, per record
+    records: dict[tuple[str, Any], Any] = field(default_factory=dict)  # as the groups left them
 
     def reset(self, base: int) -> PushCache:
-        self.base, self.upto, self.journal = base, 0, {}
+        self.base, self.journal, self.read_upto = base, {}, {}
         return self
 
 
@@ -209,43 +212,77 @@ class _Group:
             ordered = sorted(record_ids, key=str)  # (one lock order for every sync)
             for start in range(0, len(ordered), _PREFETCH):
                 chunk = ordered[start:start + _PREFETCH]
-                found = _load(model, chunk, self.pg)
+                found = self.load(kind, model, chunk, cache)
                 for record_id in chunk:
                     self.records[(kind, record_id)] = found.get(record_id)
                 chunks.append((kind, chunk))
         self.journal = self.read_journal(chunks, own_since, cache)
 
+    def load(self, kind: str, model: type[BaseModel], ids: list[Any],
+             cache: PushCache | None) -> dict[Any, BaseModel]:
+        """The records ``ids``, locked on PostgreSQL.  With a ``cache``, a record an earlier
+        group of the push left at the version it still has is taken as that group left it
+        (:meth:`_Merge.mirror` kept it as applied); only the others are read whole."""
+        if cache is None or "version" not in model._meta.fields:
+            return _load(model, ids, self.pg)
+        query = (model.select(model.id, model.version).where(model.id.in_(ids))
+                 .order_by(model.id))
+        if self.pg:
+            query = query.for_update()
+        found: dict[Any, BaseModel] = {}
+        stale = []
+        for record_id, version in query.tuples():
+            known = cache.records.get((kind, record_id))
+            if isinstance(known, model) and known.version == version:
+                found[record_id] = known
+            else:
+                stale.append(record_id)
+        if stale:
+            found.update(_load(model, stale, False))
+        return found
+
     def read_journal(self, chunks: list[tuple[str, list[Any]]], own_since: Any,
                      cache: PushCache | None) -> dict[tuple[str, Any], list[tuple]]:
         """The hub's rows on the group's records since base (but the site's own).  With a
-        ``cache`` (one push's groups), a record an earlier group read is read again only from
-        where that group stopped: the rows up to there cannot change, and new ones are found
-        by the journal's key, not by scanning the record's whole history again.  ``upto`` is
-        read after the records are locked: a write to one of them commits later with a higher
-        id (its journal row follows its lock)."""
+        ``cache`` (one push's groups), a record an earlier group read is not read again: what
+        others wrote since is one range of journal ids for all records (usually nothing but
+        the site's own rows), not every record's history scanned again.  ``upto`` is read
+        after the records are locked, so rows up to it on a locked record cannot commit later
+        (a write journals after it locks what it writes); a record is read again from the
+        ``upto`` of the group that last locked it, as rows on it may have committed late
+        since."""
         if cache is None or cache.base != self.base:
             cache = PushCache(base=self.base) if cache is None else cache.reset(self.base)
         upto = JournalEntry.select(pw.fn.MAX(JournalEntry.id)).scalar() or 0
+        columns = (JournalEntry.record_kind, JournalEntry.record_id, JournalEntry.id,
+                   JournalEntry.field, JournalEntry.old, JournalEntry.new, JournalEntry.batch)
+        others = (~JournalEntry.field.startswith("!")
+                  & (JournalEntry.batch.is_null() | JournalEntry.batch.not_in(own_since)))
+        group = {(kind, i) for kind, chunk in chunks for i in chunk}
+        known = {key: cache.read_upto[key] for key in group if key in cache.journal}
+        since = min(known.values(), default=upto)
+        if since < upto:  # what others wrote on these records since a group before read them
+            for r in (JournalEntry.select(*columns)
+                      .where((JournalEntry.id > since) & (JournalEntry.id <= upto) & others)
+                      .order_by(JournalEntry.id).tuples()):
+                key = (r[0], r[1])
+                if key in known and r[2] > known[key]:
+                    cache.journal[key].append(r[2:])
+        for key in group:
+            cache.read_upto[key] = upto
         for kind, chunk in chunks:
             fresh = [i for i in chunk if (kind, i) not in cache.journal]
-            known = [i for i in chunk if (kind, i) in cache.journal]
-            for ids, since in ((fresh, self.base), (known, cache.upto)):
-                if not ids:
-                    continue
-                for record_id in ids:
-                    cache.journal.setdefault((kind, record_id), [])
-                for r in (JournalEntry.select(JournalEntry.record_id, JournalEntry.id,
-                                              JournalEntry.field, JournalEntry.old,
-                                              JournalEntry.new, JournalEntry.batch)
-                          .where((JournalEntry.record_kind == kind)
-                                 & JournalEntry.record_id.in_(ids)
-                                 & (JournalEntry.id > since) & (JournalEntry.id <= upto)
-                                 & ~JournalEntry.field.startswith("!")
-                                 & (JournalEntry.batch.is_null()
-                                    | JournalEntry.batch.not_in(own_since)))
-                          .order_by(JournalEntry.id).tuples()):
-                    cache.journal[(kind, r[0])].append(r[1:])
-        cache.upto = upto
+            if not fresh:
+                continue
+            for record_id in fresh:
+                cache.journal[(kind, record_id)] = []
+            for r in (JournalEntry.select(*columns)
+                      .where((JournalEntry.record_kind == kind)
+                             & JournalEntry.record_id.in_(fresh)
+                             & (JournalEntry.id > self.base) & (JournalEntry.id <= upto)
+                             & others)
+                      .order_by(JournalEntry.id).tuples()):
+                cache.journal[(kind, r[1])].append(r[2:])
         return cache.journal
 
     @property
@@ -696,6 +733,8 @@ def apply_batches(batches: list[Batch], operator: Actor = SYSTEM,
             rows += [marker, *merge.accepted, *merge.conflict_rows()]
             out.append(merge.outcome)
         replay.apply(rows, keep_journal=True)
+    if cache is not None:  # (committed: the next group may take them as they are)
+        cache.records.update(group.records)
     return out
 
 
