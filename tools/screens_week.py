@@ -14,6 +14,9 @@ status-bar (the replica label), conflicts (the dock with a conflict selected), s
 incident-imported / change-imported, backup-dialog, restore-dialog / restore-confirm,
 calendar-conflicts, problems-candidates, service-subscribers.
 
+``ITSMDESK_SCREENS_SCOPE=site=OSL`` makes the replica a scoped one (its status-bar line names
+the scope).
+
 Waiting is done with an event loop and a timer (``QTest.qWait`` holds the GIL in PySide and
 starves the app's database threads).
 """
@@ -58,7 +61,9 @@ def prepare(work: Path) -> dict[str, Any]:
     for person in ("maja.holm", "lena.haddad", "henrik.nilsson"):
         _cli(hub_url, "mail", "subscribe", SERVICE, person, user="johan.muller")
     replica = work / "r.db"
-    _cli(hub_url, "replica", "create", "--from", hub_url, "--site", "OSL", str(replica))
+    scope = os.environ.get("ITSMDESK_SCREENS_SCOPE")  # e.g. "site=OSL": a scoped replica
+    _cli(hub_url, "replica", "create", "--from", hub_url, "--site", "OSL", str(replica),
+         *(["--scope", scope] if scope else []))
     return _conflicts_and_ids(hub_url, f"sqlite:///{replica}")
 
 

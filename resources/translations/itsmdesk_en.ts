@@ -5189,173 +5189,178 @@ Criticality: {crit}</source>
 <context>
     <name>ConflictsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="52"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53"/>
         <source>changed on both sides</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54"/>
         <source>deleted on the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="55"/>
         <source>edited on the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="68"/>
+        <source>the author may not {what}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="76"/>
         <source>(the record deleted)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="83"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87"/>
         <source>the record, as the hub has it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="84"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="88"/>
         <source>delete the record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="91"/>
         <source>(empty)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="123"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127"/>
         <source>Show decided</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="131"/>
         <source>Refresh</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="128"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132"/>
         <source>Read the conflicts again</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="136"/>
         <source>Sync with hub…</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148"/>
         <source>Record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148"/>
         <source>Field</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148"/>
         <source>Hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148"/>
         <source>Replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149"/>
         <source>Who and when</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149"/>
         <source>Site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149"/>
         <source>Reason</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="164"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168"/>
         <source>Hub&apos;s value (kept)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="169"/>
         <source>Replica&apos;s value (not taken)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="173"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="177"/>
         <source>Keep hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="176"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180"/>
         <source>Take replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="184"/>
         <source>Open record</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="260"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="264"/>
         <source>{n}{more} open conflict(s) to decide</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="261"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="265"/>
         <source>No open conflicts.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="281"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="285"/>
         <source>Select a conflict to see both values.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="287"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="291"/>
         <source>{record} · {field} · {reason}
 Made at {site} by {who}, {when}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="292"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="296"/>
         <source>kept the hub&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="297"/>
         <source>took the replica&apos;s value</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="294"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="298"/>
         <source>Decided: {what} ({who}, {when})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="303"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="307"/>
         <source>The hub deleted what the replica changed: only the hub&apos;s side can be kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="319"/>
         <source>Conflict on {record} decided</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="325"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="329"/>
         <source>Deciding a conflict</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="368"/>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="372"/>
         <source>&amp;Sync with hub…</source>
         <translation type="unfinished"></translation>
     </message>

@@ -5197,174 +5197,179 @@ Kritikalitet: {crit}</translation>
 <context>
     <name>ConflictsPanel</name>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="52" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53" />
         <source>changed on both sides</source>
         <translation>ändrat på båda sidor</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="53" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54" />
         <source>deleted on the hub</source>
         <translation>borttaget på navet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="54" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="55" />
         <source>edited on the hub</source>
         <translation>redigerat på navet</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="74" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="68" />
+        <source>the author may not {what}</source>
+        <translation>den som ändrade får inte {what}</translation>
+    </message>
+    <message>
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="76" />
         <source>(the record deleted)</source>
         <translation>(posten borttagen)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="83" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87" />
         <source>the record, as the hub has it</source>
         <translation>posten, som navet har den</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="84" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="88" />
         <source>delete the record</source>
         <translation>ta bort posten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="87" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="91" />
         <source>(empty)</source>
         <translation>(tomt)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="123" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127" />
         <source>Show decided</source>
         <translation>Visa avgjorda</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="127" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="131" />
         <source>Refresh</source>
         <translation>Uppdatera</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="128" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132" />
         <source>Read the conflicts again</source>
         <translation>Läs in konflikterna igen</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="132" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="136" />
         <source>Sync with hub…</source>
         <translation>Synkronisera med navet…</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148" />
         <source>Record</source>
         <translation>Post</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148" />
         <source>Field</source>
         <translation>Fält</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148" />
         <source>Hub's value</source>
         <translation>Navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="144" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="148" />
         <source>Replica's value</source>
         <translation>Replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149" />
         <source>Who and when</source>
         <translation>Vem och när</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149" />
         <source>Site</source>
         <translation>Plats</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="145" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="149" />
         <source>Reason</source>
         <translation>Orsak</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="164" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="168" />
         <source>Hub's value (kept)</source>
         <translation>Navets värde (behållet)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="165" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="169" />
         <source>Replica's value (not taken)</source>
         <translation>Replikens värde (inte taget)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="173" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="177" />
         <source>Keep hub's value</source>
         <translation>Behåll navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="176" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180" />
         <source>Take replica's value</source>
         <translation>Ta replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="180" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="184" />
         <source>Open record</source>
         <translation>Öppna posten</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="260" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="264" />
         <source>{n}{more} open conflict(s) to decide</source>
         <translation>{n}{more} öppna konflikt(er) att avgöra</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="261" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="265" />
         <source>No open conflicts.</source>
         <translation>Inga öppna konflikter.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="281" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="285" />
         <source>Select a conflict to see both values.</source>
         <translation>Välj en konflikt för att se båda värdena.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="287" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="291" />
         <source>{record} · {field} · {reason}
 Made at {site} by {who}, {when}</source>
         <translation>{record} · {field} · {reason}
 Gjort på {site} av {who}, {when}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="292" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="296" />
         <source>kept the hub's value</source>
         <translation>behöll navets värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="293" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="297" />
         <source>took the replica's value</source>
         <translation>tog replikens värde</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="294" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="298" />
         <source>Decided: {what} ({who}, {when})</source>
         <translation>Avgjord: {what} ({who}, {when})</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="303" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="307" />
         <source>The hub deleted what the replica changed: only the hub's side can be kept.</source>
         <translation>Navet tog bort det som repliken ändrade: bara navets sida kan behållas.</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="315" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="319" />
         <source>Conflict on {record} decided</source>
         <translation>Konflikten på {record} avgjord</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="325" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="329" />
         <source>Deciding a conflict</source>
         <translation>Avgör en konflikt</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/views/conflicts/panel.py" line="368" />
+        <location filename="../../itsmdesk/views/conflicts/panel.py" line="372" />
         <source>&amp;Sync with hub…</source>
         <translation>&amp;Synkronisera med navet…</translation>
     </message>

@@ -89,7 +89,7 @@ def test_conflict_listed_decided_from_the_dock_and_synced(qtbot, sites, settings
     assert isinstance(panel, ConflictsPanel)
     qtbot.waitUntil(lambda: panel.table.rowCount() == 1)
     cells = [panel.table.item(0, c).text() for c in range(panel.table.columnCount())]
-    assert cells[0].startswith("INC-") and cells[1] == "description"
+    assert cells[0].startswith("INC-") and cells[1] == "Description"
     assert cells[2] == "Hub: drum replaced" and cells[3].startswith("Oslo: toner low ⏎")
     assert cells[5] == "OSL" and cells[6] == "changed on both sides"
     assert panel.hub_text.toPlainText() == "Hub: drum replaced"
@@ -264,3 +264,19 @@ def test_status_bar_names_a_scoped_replicas_scope(qtbot, tmp_path):
         replica.close()
         proxy.initialize(None)
         set_site("")
+
+
+def test_conflict_reason_in_swedish(qapp):
+    """A refused row's reason reads wholly in the reader's language (not "the author may not"
+    around a Swedish action)."""
+    from itsmdesk.i18n import install_translators, remove_translators
+    from itsmdesk.views.conflicts.panel import reason_text
+
+    translators = install_translators(qapp, "sv_SE")
+    try:
+        said = reason_text("not permitted: ticket.work")
+        assert said.startswith("den som ändrade får inte ") and "author" not in said
+        assert reason_text("changed on both sides") == "ändrat på båda sidor"
+    finally:
+        remove_translators(qapp, translators)
+    assert reason_text("not permitted: ticket.work").startswith("the author may not ")

@@ -326,6 +326,7 @@ class _Merge:
         self.current: dict[tuple[str, Any], Any] = {}
         self.versions: dict[tuple[str, Any], int | None] = {}
         self.since: dict[tuple[str, Any], list[tuple]] = {}
+        self.since_fields: dict[tuple[str, Any], set[str]] = {}
         self.accepted: list[tuple] = []
         self.conflicts: list[tuple] = []
         self.conflict_batch = uuid.uuid4()
@@ -387,17 +388,28 @@ class _Merge:
         earlier batches and notes."""
         key = (kind, record_id)
         if key not in self.since:
-            if key in self.group.records:
-                rows = [r[1:] for r in self.group.journal.get(key, ()) if r[0] > self.op.base]
+            if key in self.group.records:  # (read without the site's rows and notes)
+                base = self.op.base
+                self.since[key] = [r[1:4] for r in self.group.journal.get(key, ()) if r[0] > base]
             else:
-                rows = list(JournalEntry.select(JournalEntry.field, JournalEntry.old,
-                                                JournalEntry.new, JournalEntry.batch)
-                            .where((JournalEntry.record_kind == kind)
-                                   & (JournalEntry.record_id == record_id)
-                                   & (JournalEntry.id > self.op.base)).tuples())
-            self.since[key] = [(f, o, n) for f, o, n, b in rows
-                               if b not in self.group.own and not f.startswith("!")]
+                own = self.group.own
+                self.since[key] = [
+                    (f, o, n) for f, o, n, b in
+                    JournalEntry.select(JournalEntry.field, JournalEntry.old, JournalEntry.new,
+                                        JournalEntry.batch)
+                    .where((JournalEntry.record_kind == kind)
+                           & (JournalEntry.record_id == record_id)
+                           & (JournalEntry.id > self.op.base)).tuples()
+                    if b not in own and not f.startswith("!")]
         return self.since[key]
+
+    def changed_fields(self, kind: str, record_id: Any) -> set[str]:
+        """The fields the hub changed on the record since base (see :meth:`changed_since`)."""
+        key = (kind, record_id)
+        fields = self.since_fields.get(key)
+        if fields is None:
+            fields = self.since_fields[key] = {f for f, _o, _n in self.changed_since(*key)}
+        return fields
 
     def created(self, kind: str, record_id: Any, new: str | None, version: Any,
                 row: tuple) -> Any:
@@ -534,9 +546,8 @@ class _Merge:
         if name in records.SECRET_FIELDS:  # journalled as "(set)" only: its stamp, no merge
             self.accept(row, current)
             return
-        hub_changed = {f for f, _o, _n in self.changed_since(kind, record_id)}
         hub_value = self.value_of(current, name)
-        if name in hub_changed:
+        if name in self.changed_fields(kind, record_id):
             if hub_value != new:
                 self.conflict(row, current, "changed on both sides", name, hub_value, new,
                               revert=[self.field_row(row, current, name, hub_value)])

@@ -41,6 +41,7 @@ from itsmdesk.views.fit_columns import fit_columns
 from itsmdesk.views.lazy import WhenShown
 from itsmdesk.views.messages import show_error
 from itsmdesk.views.timefmt import local_text
+from itsmdesk.words import field_label
 
 DOCK = "conflictsDock"
 SYNC_KIND = "replica"  # a sync from this window broadcasts this kind (views/conflicts/sync_dialog)
@@ -64,7 +65,8 @@ def reason_text(reason: str) -> str:
         from itsmdesk.services.permissions import describe
 
         what = QCoreApplication.translate("errors", describe(reason[len(NOT_PERMITTED):]))
-        return QCoreApplication.translate(CONTEXT, "the author may not {what}").format(what=what)
+        return QCoreApplication.translate("ConflictsPanel",
+                                          "the author may not {what}").format(what=what)
     return QCoreApplication.translate(CONTEXT, reason) if reason in REASONS else reason
 
 
@@ -73,8 +75,10 @@ def field_text(c: decide.Conflict) -> str:
     if c.is_delete:
         return QCoreApplication.translate("ConflictsPanel", "(the record deleted)")
     if c.child_table and "~" in c.field and not c.field.endswith("~"):
-        return f"{c.child_table} › {c.field_name}"
-    return c.field
+        return f"{field_label(c.child_table)} › {field_label(c.field_name)}"
+    if c.child_table:  # a child row added or removed (``work_log+``)
+        return field_label(c.child_table)
+    return field_label(c.field)
 
 
 def value_text(c: decide.Conflict, side: str) -> str:
