@@ -300,6 +300,17 @@ def test_a_row_the_operator_may_not_write_is_refused_whole_then_synced_by_its_ro
     assert done.returncode != 0 and "may not write ci" in done.stderr
     assert "Traceback" not in done.stderr
 
+    # carried to the hub instead and imported there by the agent: the same sentence
+    carried = tmp_path / "ci.itsync"
+    done = _cli("--db", f"sqlite:///{path}", "sync", "export-bundle", str(carried))
+    assert done.returncode == 0, done.stderr
+    hub_url = f"postgresql://{hub.logins['agent']}@{HOST}:{PORT}/{hub.dbname}"
+    done = _cli("--db", hub_url, "sync", "import-bundle", str(carried),
+                env={"ITSMDESK_PASSWORD": PASSWORD})
+    assert done.returncode != 0 and "may not write ci" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    assert hub.journal_max() == before and _waiting(path) == 1
+
     done = _sync(hub, path, "cmdb_owner")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["conflicts"] == []
