@@ -16,7 +16,9 @@ this file pins down (see docs/sync.md, "On a secured hub"):
   for an agent) is refused with one sentence naming the table and the role that may sync it;
   nothing of it is applied and the rows wait on the replica; someone with the role syncs them;
 * a replica made, or pulled, by a login sees only what row-level security lets that login read:
-  an administrator's replica lacks other people's private work-log notes (a known gap).
+  an administrator's replica lacks other people's private work-log notes, and an
+  administrator's pull does not bring them (a known gap; the pull's watch for late journal ids
+  fetches them when someone who may read them syncs within a day).
 """
 
 from __future__ import annotations
@@ -334,3 +336,58 @@ def test_a_replica_holds_only_what_its_maker_may_read(hub, tmp_path):
     path = _make_replica(hub, tmp_path, "gap")
     with replica_db(path):
         assert WorkLog.select().where(WorkLog.incident == hub.ids["inc3"]).count() == 0
+
+
+def test_the_administrator_syncs_what_an_administrator_may_write(hub, tmp_path):
+    """The administrator's own kind of work done at the site (a person's e-mail, a new team)
+    goes through the administrator's sync; the hub's journal names the administrator."""
+    from itsmdesk.models.people import Person, Team
+    from itsmdesk.services import people
+
+    path = _make_replica(hub, tmp_path, "admin")
+    ada = _person(hub, "administrator")
+    with replica_db(path):
+        alf = Person.get_by_id(hub.people["agent"])
+        people.update_person(alf.id, alf.version, {"email": "alf@oslo.example"}, ada)
+        team = people.create_team({"name": f"Oslo desk {hub.tag}"}, actor=ada)
+    before = hub.journal_max()
+    done = _sync(hub, path, "administrator")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["conflicts"] == []
+    assert hub.read("SELECT email FROM person WHERE id = %s", (str(hub.people["agent"]),)) == [
+        ("alf@oslo.example",)]
+    assert hub.read("SELECT name FROM team WHERE id = %s", (str(team.id),)) == [
+        (f"Oslo desk {hub.tag}",)]
+    assert {str(r[0]) for r in hub.read('SELECT who_id FROM "journal" WHERE id > %s',
+                                        (before,))} == {str(hub.people["administrator"])}
+    assert _waiting(path) == 0
+    with replica_db(path):
+        assert Team.get_by_id(team.id).name == f"Oslo desk {hub.tag}"
+
+
+def test_an_administrators_pull_misses_private_notes(hub, tmp_path):
+    """KNOWN GAP (current behaviour), the pull's side: a private note synced to the hub by an
+    agent from one replica does not reach another replica the administrator syncs (the journal
+    row is not readable by the administrator's login); nothing says so.  The pull watches the
+    ids it did not get as holes for a day, so a sync by someone who may read them within that
+    day brings them after all."""
+    from itsmdesk.models.incident import WorkLog
+    from itsmdesk.services.servicedesk import incidents
+
+    theirs = _make_replica(hub, tmp_path, "a")
+    mine = _make_replica(hub, tmp_path, "b")
+    with replica_db(theirs):
+        note = incidents.add_work_log(hub.ids["inc2"], "PRIVATE: Oslo note",
+                                      _person(hub, "agent"))
+    assert _sync(hub, theirs, "agent").returncode == 0
+    assert hub.read("SELECT COUNT(*) FROM work_log WHERE id = %s", (str(note.id),)) == [(1,)]
+    done = _sync(hub, mine, "administrator")
+    assert done.returncode == 0, done.stderr
+    with replica_db(mine):
+        assert not WorkLog.select().where(WorkLog.id == note.id).exists()
+    # the journal ids the administrator could not read look like holes to the pull, which asks
+    # for them again for a day (engine.pull's gap watch): an agent's sync within it fetches them
+    done = _sync(hub, mine, "agent")
+    assert done.returncode == 0, done.stderr
+    with replica_db(mine):
+        assert WorkLog.select().where(WorkLog.id == note.id).exists()
