@@ -274,6 +274,23 @@ def changed_since(database, after: int) -> dict[str, object]:  # noqa: ANN001
     return out
 
 
+def _operator(ctx: CommandContext, hub_url: str | None):  # noqa: ANN202 - an Actor
+    """Who runs the sync: the person signed in on the replica; on a secured PostgreSQL hub the
+    hub's login (PostgreSQL checked its password; ``trust.Gate`` takes the session's person), so
+    nobody need sign in on the replica there (its people have no local password: the hub's
+    PostgreSQL keeps them)."""
+    from itsmdesk.errors import PermissionDeniedError, SignInError
+    from itsmdesk.services.context import ANONYMOUS
+    from itsmdesk.services.sync.hub_rights import hub_is_secured
+
+    try:
+        return ctx.writer()
+    except (PermissionDeniedError, SignInError):
+        if hub_url and hub_is_secured(hub_url):
+            return ANONYMOUS
+        raise
+
+
 def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
 
     from itsmdesk.services.sync.engine import sync
@@ -289,7 +306,7 @@ def cmd_sync(args, ctx: CommandContext) -> int:  # noqa: ANN001
         _progress("start", 0, _waiting_batches(ctx.database) if state else 0)
         progress = _progress
     report = sync(ctx.database, _with_pg_password(hub) if hub else None, progress,
-                  operator=ctx.writer())
+                  operator=_operator(ctx, _with_pg_password(hub) if hub else None))
     if args.progress_json:
         _progress("done", 1, 1)
         _emit({"phase": "summary", "pushed": report.pushed_batches,

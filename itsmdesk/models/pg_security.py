@@ -554,6 +554,12 @@ def _policies(names: Names, tables: set[str]) -> list[str]:
             grant(table, "SELECT, INSERT, UPDATE, DELETE", to)
             policy(table, "write", "ALL", to, "true", "true")
 
+    # sync's keys (services/sync/replica.py): the hub's identity and a site's signing key are
+    # written when an administrator makes the first replica (added only, never changed)
+    grant("schema_info", "INSERT", N.to((ADMIN,)))
+    policy("schema_info", "sync_keys", "INSERT", N.to((ADMIN,)),
+           check="key LIKE 'sync.%'")
+
     # the reference counters: whoever creates a record draws a number
     grant("ref_counter", "SELECT, INSERT, UPDATE", everyone)
     policy("ref_counter", "read", "SELECT", user, "true")

@@ -42,7 +42,7 @@ from itsmdesk.models import replica as storage
 from itsmdesk.models.base import utcnow
 from itsmdesk.services import records, replay
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.sync import engine, ops
+from itsmdesk.services.sync import engine, hub_rights, ops
 from itsmdesk.services.sync.link import bound, schema_of, write_transaction
 from itsmdesk.services.sync.replica import hub_identity, read_identity, read_site_key
 
@@ -228,7 +228,9 @@ def import_bundle(hub: pw.Database, path: Path, answer: Path,
             raise ValidationError(N_("{path} holds a batch of site {other} inside site {site}'s "
                                      "bundle; nothing was applied."),
                                   path=str(path), other=batch.site, site=site)
-    for batch, outcome in zip(batches, ops.apply_batches(batches, operator), strict=True):
+    with hub_rights.refusals(operator):  # (a secured hub: the operator's own rights)
+        outcomes = ops.apply_batches(batches, operator)
+    for batch, outcome in zip(batches, outcomes, strict=True):
         report.batches += 1
         report.rows += len(batch.rows)
         if outcome.seen:

@@ -42,7 +42,7 @@ from itsmdesk.models import replica as storage
 from itsmdesk.models.base import utcnow
 from itsmdesk.services import records, replay
 from itsmdesk.services.context import SYSTEM, Actor
-from itsmdesk.services.sync import ops
+from itsmdesk.services.sync import hub_rights, ops
 from itsmdesk.services.sync.link import (
     bound,
     is_sqlite,
@@ -224,7 +224,7 @@ def push(replica: pw.Database, hub: pw.Database, report: SyncReport,
     for group in _groups(batches):
         ops_ = [ops.Batch(site, batch, schema, base_for(meta, rows[0][0]),
                           [row[1:] for row in rows]) for batch, rows in group]
-        with bound(hub):
+        with bound(hub), hub_rights.refusals(operator):  # (a secured hub: the operator's rights)
             outcomes = ops.apply_batches(ops_, operator, cache)
         last = group[-1][1][-1][0]
         with write_transaction(replica):
