@@ -200,16 +200,26 @@ def _waiting(path: Path) -> int:
         return status(database)["unpushed_rows"]
 
 
-def test_nobody_signs_in_on_a_replica_of_a_secured_hub(hub, tmp_path):
-    """The people of a secured hub have no local password (PostgreSQL keeps it), so signing in
-    on the replica fails; the sync therefore takes the hub's login as its operator."""
+def test_only_the_maker_signs_in_on_a_replica_of_a_secured_hub(hub, tmp_path):
+    """The people of a secured hub have no local password (PostgreSQL keeps it): the replica's
+    maker signs in there with the password the hub took (kept as a local argon2 hash, not
+    journalled); the others cannot, and a sync takes the hub's login as its operator."""
     from itsmdesk.errors import SignInError
     from itsmdesk.services import accounts
 
     path = _make_replica(hub, tmp_path, "signin")
-    with replica_db(path):
+    with replica_db(path) as database:
+        maker = accounts.sign_in(hub.logins["administrator"], PASSWORD)
+        assert maker.person_id is not None and "administrator" in maker.roles
+        with pytest.raises(SignInError):
+            accounts.sign_in(hub.logins["administrator"], "wrong " + PASSWORD)
         with pytest.raises(SignInError):
             accounts.sign_in(hub.logins["agent"], PASSWORD)
+        assert not database.execute_sql(
+            "SELECT COUNT(*) FROM journal WHERE field = 'password_hash'").fetchone()[0]
+    done = _cli("--db", f"sqlite:///{path}", "replica", "status", "--json",
+                env={"ITSMDESK_USER": hub.logins["administrator"], "ITSMDESK_PASSWORD": PASSWORD})
+    assert done.returncode == 0, done.stderr
     done = _sync(hub, path, "agent")  # nothing to send: a sync all the same
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["pushed_batches"] == 0

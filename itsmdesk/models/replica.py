@@ -29,6 +29,17 @@ _NOT_CLONED = {"journal", "schema_info"}
 _LOCAL_COLUMNS = {"gid", "source_gid", "target_gid"}
 
 
+def set_local_password(database: pw.Database, login: str, password_hash: str) -> bool:
+    """Let the person with ``login`` sign in to the replica ``database`` with the password the
+    hash was made from, when they have no local password (a hub secured with PostgreSQL's own
+    logins keeps none).  Local sign-in data, like the bookkeeping: never journalled, never
+    synced.  True when it was set."""
+    cursor = database.execute_sql(
+        f'UPDATE "person" SET "password_hash" = {database.param} '
+        f'WHERE "login" = {database.param} AND "password_hash" IS NULL', (password_hash, login))
+    return cursor.rowcount == 1
+
+
 def read_meta(database: pw.Database) -> dict[str, str]:
     """The replica keys of ``database`` (without the prefix); empty for a database that is not
     a replica."""

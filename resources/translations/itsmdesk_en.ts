@@ -5001,42 +5001,42 @@ The current database is saved beside it first. Other itsmdesk windows and comman
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="303"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="320"/>
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="308"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="325"/>
         <source>the hub no longer keeps its history back to this replica&apos;s last sync: the replica&apos;s part was fetched again from the hub (unsent changes kept)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="312"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="329"/>
         <source>scope: {skipped} hub change(s) outside it not applied; {fetched} row(s) of records entering it fetched whole</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="316"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="333"/>
         <source>{n} conflict(s): the hub&apos;s value stays, yours is kept for a person to decide:</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="332"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="349"/>
         <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="350"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="367"/>
         <source>{path} brings nothing new: this replica has it already</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="353"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="370"/>
         <source>the hub&apos;s answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="364"/>
+        <location filename="../../itsmdesk/commands/sync.py" line="381"/>
         <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
         <translation type="unfinished"></translation>
     </message>
@@ -14077,681 +14077,691 @@ Local journal rows waiting to be sent: {n}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="263"/>
-        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
+        <source>The hub refused this sync: {who} may not write {table} there ({detail}). Nothing of it was applied; the site&apos;s changes wait on the replica. Someone whose roles allow that write on the hub must run the sync.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="264"/>
-        <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
+        <source>The hub refused this sync: {who} may not write {table} there ({detail}). Nothing of it was applied; the site&apos;s changes wait on the replica. Someone with one of the roles {roles} on the hub must run the sync.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="265"/>
-        <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
+        <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="266"/>
-        <source>The login {login} is not a person of this database</source>
+        <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="267"/>
-        <source>The mail server {host}:{port} could not be used: {reason}</source>
+        <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="268"/>
-        <source>The mailbox has no folder {folder}</source>
+        <source>The login {login} is not a person of this database</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="269"/>
-        <source>The old password is wrong.</source>
+        <source>The mail server {host}:{port} could not be used: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="270"/>
-        <source>The period must end after it starts ({start} .. {end})</source>
+        <source>The mailbox has no folder {folder}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="271"/>
-        <source>The period must start before it ends ({start} is not before {end}).</source>
+        <source>The old password is wrong.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="272"/>
-        <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
+        <source>The period must end after it starts ({start} .. {end})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="273"/>
-        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
+        <source>The period must start before it ends ({start} is not before {end}).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="274"/>
-        <source>The question of step {n} is longer than {max} characters</source>
+        <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="275"/>
-        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
+        <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="276"/>
-        <source>The report period must end after it starts</source>
+        <source>The question of step {n} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="277"/>
-        <source>The response target cannot be longer than the resolution target</source>
+        <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="278"/>
-        <source>The rules file must hold a JSON list of rules</source>
+        <source>The report period must end after it starts</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="279"/>
-        <source>The server name {value} contains spaces</source>
+        <source>The response target cannot be longer than the resolution target</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="280"/>
-        <source>The setting {key} is {value}; use a port number such as 587</source>
+        <source>The rules file must hold a JSON list of rules</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="281"/>
-        <source>The setting {key} is {value}; use starttls, ssl or none</source>
+        <source>The server name {value} contains spaces</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="282"/>
-        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
+        <source>The setting {key} is {value}; use a port number such as 587</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="283"/>
-        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
+        <source>The setting {key} is {value}; use starttls, ssl or none</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="284"/>
-        <source>The two passwords differ</source>
+        <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="285"/>
-        <source>The window is still reading from the database; nothing was changed, try again.</source>
+        <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="286"/>
-        <source>There is already a file at {path}; a replica is made in a new file.</source>
+        <source>The two passwords differ</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="287"/>
-        <source>There is already a {kind} category named {name}</source>
+        <source>The window is still reading from the database; nothing was changed, try again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="288"/>
-        <source>There is no database at {path}.</source>
+        <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="289"/>
-        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
+        <source>There is already a {kind} category named {name}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="290"/>
-        <source>There is no site with the code &apos;{code}&apos; on the hub.</source>
+        <source>There is no database at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="291"/>
-        <source>There is no sync conflict {id} in this database; list them with &apos;itsmdesk replica conflicts&apos;.</source>
+        <source>There is no database at {path}. Create one with &apos;itsmdesk --db {url} init&apos;, or try the demo with &apos;itsmdesk --demo ...&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="292"/>
-        <source>There is no sync file at {path}.</source>
+        <source>There is no site with the code &apos;{code}&apos; on the hub.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="293"/>
-        <source>There is no team named &apos;{name}&apos; on the hub; the scope names teams by their exact name.</source>
+        <source>There is no sync conflict {id} in this database; list them with &apos;itsmdesk replica conflicts&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="294"/>
-        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
+        <source>There is no sync file at {path}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="295"/>
-        <source>This database has accounts already: an administrator adds people.</source>
+        <source>There is no team named &apos;{name}&apos; on the hub; the scope names teams by their exact name.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="296"/>
-        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
+        <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="297"/>
-        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
+        <source>This database has accounts already: an administrator adds people.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="298"/>
-        <source>This database is a replica, not the hub: import a site&apos;s bundle at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
+        <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="299"/>
-        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
+        <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="300"/>
-        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
+        <source>This database is a replica, not the hub: import a site&apos;s bundle at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="301"/>
-        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
+        <source>This database is not a replica: make one with &apos;itsmdesk replica create --from URL --site CODE FILE.db&apos;.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="302"/>
-        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
+        <source>This is not a shared database set up with &apos;itsmdesk admin setup-shared&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="303"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
+        <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="304"/>
-        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
+        <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="305"/>
-        <source>This replica was made from another database than {hub}; nothing was sent.</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="306"/>
-        <source>Title</source>
+        <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="307"/>
-        <source>Trends are counted by ci, service, category or team, not {by}</source>
+        <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="308"/>
-        <source>Unknown CI class &apos;{value}&apos;</source>
+        <source>Title</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="309"/>
-        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
+        <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="310"/>
-        <source>Unknown announcement kind {kind}</source>
+        <source>Unknown CI class &apos;{value}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="311"/>
-        <source>Unknown audience {audience}: use everyone or it_staff</source>
+        <source>Unknown CSV kind &apos;{value}&apos; (use cis or relations)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="312"/>
-        <source>Unknown change status {status}; the statuses are {known}.</source>
+        <source>Unknown announcement kind {kind}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="313"/>
-        <source>Unknown field(s) for {kind}: {fields}</source>
+        <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="314"/>
-        <source>Unknown filter operator {op}</source>
+        <source>Unknown change status {status}; the statuses are {known}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="315"/>
-        <source>Unknown queue column(s): {cols}</source>
+        <source>Unknown field(s) for {kind}: {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="316"/>
-        <source>Unknown queue {key}</source>
+        <source>Unknown filter operator {op}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="317"/>
-        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
+        <source>Unknown queue column(s): {cols}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="318"/>
-        <source>Unknown role(s): {roles} (roles: {known})</source>
+        <source>Unknown queue {key}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="319"/>
-        <source>Unknown root cause analysis note(s): {names}</source>
+        <source>Unknown record kind &apos;{kind}&apos;; choose one of: {kinds}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="320"/>
-        <source>Unknown time zone {tz}</source>
+        <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="321"/>
-        <source>Unknown weekday in {text}</source>
+        <source>Unknown root cause analysis note(s): {names}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="322"/>
-        <source>Unschedule</source>
+        <source>Unknown time zone {tz}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="323"/>
-        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
+        <source>Unknown weekday in {text}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="324"/>
-        <source>Updated</source>
+        <source>Unschedule</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="325"/>
-        <source>Urgency</source>
+        <source>Unsupported database URL &apos;{url}&apos;: use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="326"/>
-        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
+        <source>Updated</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="327"/>
-        <source>Wave &apos;{name}&apos; has no site</source>
+        <source>Urgency</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="328"/>
-        <source>Wave &apos;{name}&apos; is already deployed</source>
+        <source>Vote &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="329"/>
-        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
+        <source>Wave &apos;{name}&apos; has no site</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="330"/>
-        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
+        <source>Wave &apos;{name}&apos; is already deployed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="331"/>
-        <source>Working hours {span} are not HH:MM-HH:MM</source>
+        <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="332"/>
-        <source>Working hours {span} overlap {other}</source>
+        <source>Working hours {span} are listed after a later span; list each day&apos;s hours in order</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="333"/>
-        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
+        <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="334"/>
-        <source>Wrong login or password.</source>
+        <source>Working hours {span} overlap {other}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="335"/>
+        <source>Working hours {text} are not like &quot;mon-fri 08:00-17:00&quot;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="336"/>
+        <source>Wrong login or password.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="338"/>
         <source>You cannot deactivate your own account</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356"/>
+        <location filename="_service_messages.py" line="358"/>
         <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357"/>
+        <location filename="_service_messages.py" line="359"/>
         <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358"/>
+        <location filename="_service_messages.py" line="360"/>
         <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389"/>
+        <location filename="_service_messages.py" line="391"/>
         <source>no external key: the cell is {value}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="424"/>
+        <location filename="_service_messages.py" line="426"/>
         <source>the hub</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425"/>
+        <location filename="_service_messages.py" line="427"/>
         <source>the key is longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426"/>
+        <location filename="_service_messages.py" line="428"/>
         <source>the replica</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427"/>
+        <location filename="_service_messages.py" line="429"/>
         <source>the same as line {first}: imported once</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446"/>
+        <location filename="_service_messages.py" line="448"/>
         <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as &apos;{table}&apos;) and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="455"/>
+        <location filename="_service_messages.py" line="457"/>
         <source>{label} must be at most {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="460"/>
+        <location filename="_service_messages.py" line="462"/>
         <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="461"/>
+        <location filename="_service_messages.py" line="463"/>
         <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="462"/>
+        <location filename="_service_messages.py" line="464"/>
         <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="463"/>
+        <location filename="_service_messages.py" line="465"/>
         <source>{name} is not a business service; people subscribe to business services</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="464"/>
+        <location filename="_service_messages.py" line="466"/>
         <source>{name} is not a mail file (.eml or .msg)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="465"/>
+        <location filename="_service_messages.py" line="467"/>
         <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="466"/>
+        <location filename="_service_messages.py" line="468"/>
         <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="469"/>
+        <location filename="_service_messages.py" line="471"/>
         <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="475"/>
+        <location filename="_service_messages.py" line="477"/>
         <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="478"/>
+        <location filename="_service_messages.py" line="480"/>
         <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="479"/>
+        <location filename="_service_messages.py" line="481"/>
         <source>{path} carries the hub&apos;s changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="480"/>
+        <location filename="_service_messages.py" line="482"/>
         <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="481"/>
+        <location filename="_service_messages.py" line="483"/>
         <source>{path} holds a batch of site {other} inside site {site}&apos;s bundle; nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="484"/>
+        <location filename="_service_messages.py" line="486"/>
         <source>{path} is a site&apos;s bundle for the hub, not the hub&apos;s answer: import it at the hub (&apos;itsmdesk --db HUB sync import-bundle FILE&apos;). Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="485"/>
+        <location filename="_service_messages.py" line="487"/>
         <source>{path} is damaged (SQLite&apos;s integrity check: {detail}); nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="486"/>
+        <location filename="_service_messages.py" line="488"/>
         <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="489"/>
+        <location filename="_service_messages.py" line="491"/>
         <source>{path} is not a file; nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="490"/>
+        <location filename="_service_messages.py" line="492"/>
         <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="491"/>
+        <location filename="_service_messages.py" line="493"/>
         <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="493"/>
+        <location filename="_service_messages.py" line="495"/>
         <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="495"/>
+        <location filename="_service_messages.py" line="497"/>
         <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="496"/>
+        <location filename="_service_messages.py" line="498"/>
         <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="497"/>
+        <location filename="_service_messages.py" line="499"/>
         <source>{path} is not signed by site {site}&apos;s key (made elsewhere, or changed on the way); nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="499"/>
+        <location filename="_service_messages.py" line="501"/>
         <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="500"/>
+        <location filename="_service_messages.py" line="502"/>
         <source>{path} is the database itself; give a backup file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="501"/>
+        <location filename="_service_messages.py" line="503"/>
         <source>{path} is the hub&apos;s answer for a site, not a site&apos;s bundle: import it on the site&apos;s replica. Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="502"/>
+        <location filename="_service_messages.py" line="504"/>
         <source>{path} is the hub&apos;s answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="503"/>
+        <location filename="_service_messages.py" line="505"/>
         <source>{path} is the name of an unfinished backup&apos;s temporary file; give another name</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="504"/>
+        <location filename="_service_messages.py" line="506"/>
         <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="505"/>
+        <location filename="_service_messages.py" line="507"/>
         <source>{path} was made by a replica of another database; nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="506"/>
+        <location filename="_service_messages.py" line="508"/>
         <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="513"/>
+        <location filename="_service_messages.py" line="515"/>
         <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="514"/>
+        <location filename="_service_messages.py" line="516"/>
         <source>{path}, line {line}: bad CSV ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="526"/>
+        <location filename="_service_messages.py" line="528"/>
         <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="529"/>
+        <location filename="_service_messages.py" line="531"/>
         <source>{record} already has external key {key}; nothing was saved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="531"/>
+        <location filename="_service_messages.py" line="533"/>
         <source>{record} has no field {field} any more; keep the hub&apos;s value.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="532"/>
+        <location filename="_service_messages.py" line="534"/>
         <source>{record} is no longer there (deleted since the conflict), so the replica&apos;s value cannot be taken; keep the hub&apos;s.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="534"/>
+        <location filename="_service_messages.py" line="536"/>
         <source>{record}: the hub deleted what the replica changed, so only the hub&apos;s side can be kept.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="535"/>
+        <location filename="_service_messages.py" line="537"/>
         <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub&apos;s.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="559"/>
+        <location filename="_service_messages.py" line="561"/>
         <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560"/>
+        <location filename="_service_messages.py" line="562"/>
         <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561"/>
+        <location filename="_service_messages.py" line="563"/>
         <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562"/>
+        <location filename="_service_messages.py" line="564"/>
         <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="567"/>
+        <location filename="_service_messages.py" line="569"/>
         <source>{value} is already held by {record}: two records cannot share {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568"/>
+        <location filename="_service_messages.py" line="570"/>
         <source>{value} is also given on line {first}: two records cannot share {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570"/>
+        <location filename="_service_messages.py" line="572"/>
         <source>{value} is not a finite number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="575"/>
+        <location filename="_service_messages.py" line="577"/>
         <source>{value} is not on the scale {low} to {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="576"/>
+        <location filename="_service_messages.py" line="578"/>
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="578"/>
+        <location filename="_service_messages.py" line="580"/>
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="579"/>
+        <location filename="_service_messages.py" line="581"/>
         <source>{where} is not an itsmdesk database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="580"/>
+        <location filename="_service_messages.py" line="582"/>
         <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="581"/>
+        <location filename="_service_messages.py" line="583"/>
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337"/>
+        <location filename="_service_messages.py" line="339"/>
         <source>a CI cannot relate to itself</source>
         <translation type="unfinished"></translation>
     </message>
@@ -14821,917 +14831,917 @@ Local journal rows waiting to be sent: {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335"/>
+        <location filename="_service_messages.py" line="337"/>
         <source>Years {first}-{last} cannot be expanded: give at most {most} years between {low} and {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338"/>
+        <location filename="_service_messages.py" line="340"/>
         <source>a CI name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339"/>
+        <location filename="_service_messages.py" line="341"/>
         <source>a class is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340"/>
+        <location filename="_service_messages.py" line="342"/>
         <source>a duration</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341"/>
+        <location filename="_service_messages.py" line="343"/>
         <source>a name is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342"/>
+        <location filename="_service_messages.py" line="344"/>
         <source>a period</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343"/>
+        <location filename="_service_messages.py" line="345"/>
         <source>a time of day</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344"/>
+        <location filename="_service_messages.py" line="346"/>
         <source>a value of another kind</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345"/>
+        <location filename="_service_messages.py" line="347"/>
         <source>administrator</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346"/>
+        <location filename="_service_messages.py" line="348"/>
         <source>agent</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347"/>
+        <location filename="_service_messages.py" line="349"/>
         <source>approve or reject a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348"/>
+        <location filename="_service_messages.py" line="350"/>
         <source>cannot create {kind} {value}: its {field} may hold at most {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349"/>
+        <location filename="_service_messages.py" line="351"/>
         <source>change categories, SLA targets and calendars</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350"/>
+        <location filename="_service_messages.py" line="352"/>
         <source>change manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351"/>
+        <location filename="_service_messages.py" line="353"/>
         <source>change organisation settings</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352"/>
+        <location filename="_service_messages.py" line="354"/>
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="353"/>
+        <location filename="_service_messages.py" line="355"/>
         <source>class {cls} has no attribute &apos;{attr}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="354"/>
+        <location filename="_service_messages.py" line="356"/>
         <source>close a problem or publish a known error</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="355"/>
+        <location filename="_service_messages.py" line="357"/>
         <source>column appears twice</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359"/>
+        <location filename="_service_messages.py" line="361"/>
         <source>decide against the CAB&apos;s votes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360"/>
+        <location filename="_service_messages.py" line="362"/>
         <source>edit a private saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361"/>
+        <location filename="_service_messages.py" line="363"/>
         <source>edit a shared saved queue</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362"/>
+        <location filename="_service_messages.py" line="364"/>
         <source>edit change windows and templates</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363"/>
+        <location filename="_service_messages.py" line="365"/>
         <source>edit configuration items and their relations</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364"/>
+        <location filename="_service_messages.py" line="366"/>
         <source>edit organisations, sites and teams</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365"/>
+        <location filename="_service_messages.py" line="367"/>
         <source>emergency change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366"/>
+        <location filename="_service_messages.py" line="368"/>
         <source>emergency release: shortened build and test</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367"/>
+        <location filename="_service_messages.py" line="369"/>
         <source>external key longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368"/>
+        <location filename="_service_messages.py" line="370"/>
         <source>highest risk of the bundled changes ({changes})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369"/>
+        <location filename="_service_messages.py" line="371"/>
         <source>implement a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370"/>
+        <location filename="_service_messages.py" line="372"/>
         <source>integrity: {detail}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371"/>
+        <location filename="_service_messages.py" line="373"/>
         <source>journal row {row} was changed or removed after it was written (the journal&apos;s hash chain breaks there)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372"/>
+        <location filename="_service_messages.py" line="374"/>
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373"/>
+        <location filename="_service_messages.py" line="375"/>
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374"/>
+        <location filename="_service_messages.py" line="376"/>
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375"/>
+        <location filename="_service_messages.py" line="377"/>
         <source>longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376"/>
+        <location filename="_service_messages.py" line="378"/>
         <source>longer than {max} characters ({length})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377"/>
+        <location filename="_service_messages.py" line="379"/>
         <source>major release</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378"/>
+        <location filename="_service_messages.py" line="380"/>
         <source>manage people, their roles and passwords</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379"/>
+        <location filename="_service_messages.py" line="381"/>
         <source>manage releases, their plans and waves</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380"/>
+        <location filename="_service_messages.py" line="382"/>
         <source>move a change through its lifecycle</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381"/>
+        <location filename="_service_messages.py" line="383"/>
         <source>move a ticket to another team</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382"/>
+        <location filename="_service_messages.py" line="384"/>
         <source>no CI named &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383"/>
+        <location filename="_service_messages.py" line="385"/>
         <source>no backout plan</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384"/>
+        <location filename="_service_messages.py" line="386"/>
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385"/>
+        <location filename="_service_messages.py" line="387"/>
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="386"/>
+        <location filename="_service_messages.py" line="388"/>
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387"/>
+        <location filename="_service_messages.py" line="389"/>
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388"/>
+        <location filename="_service_messages.py" line="390"/>
         <source>no event time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390"/>
+        <location filename="_service_messages.py" line="392"/>
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391"/>
+        <location filename="_service_messages.py" line="393"/>
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392"/>
+        <location filename="_service_messages.py" line="394"/>
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393"/>
+        <location filename="_service_messages.py" line="395"/>
         <source>no outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394"/>
+        <location filename="_service_messages.py" line="396"/>
         <source>no outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395"/>
+        <location filename="_service_messages.py" line="397"/>
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396"/>
+        <location filename="_service_messages.py" line="398"/>
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397"/>
+        <location filename="_service_messages.py" line="399"/>
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398"/>
+        <location filename="_service_messages.py" line="400"/>
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399"/>
+        <location filename="_service_messages.py" line="401"/>
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400"/>
+        <location filename="_service_messages.py" line="402"/>
         <source>normal change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401"/>
+        <location filename="_service_messages.py" line="403"/>
         <source>pg_dump failed: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402"/>
+        <location filename="_service_messages.py" line="404"/>
         <source>problem manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403"/>
+        <location filename="_service_messages.py" line="405"/>
         <source>publish service announcements</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404"/>
+        <location filename="_service_messages.py" line="406"/>
         <source>raise a ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405"/>
+        <location filename="_service_messages.py" line="407"/>
         <source>raise and edit a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406"/>
+        <location filename="_service_messages.py" line="408"/>
         <source>read and write private notes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407"/>
+        <location filename="_service_messages.py" line="409"/>
         <source>record a CAB decision</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408"/>
+        <location filename="_service_messages.py" line="410"/>
         <source>record another member&apos;s vote</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409"/>
+        <location filename="_service_messages.py" line="411"/>
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs&apos;; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410"/>
+        <location filename="_service_messages.py" line="412"/>
         <source>release manager</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411"/>
+        <location filename="_service_messages.py" line="413"/>
         <source>requester</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412"/>
+        <location filename="_service_messages.py" line="414"/>
         <source>required column is missing</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413"/>
+        <location filename="_service_messages.py" line="415"/>
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414"/>
+        <location filename="_service_messages.py" line="416"/>
         <source>rollout to {sites} sites</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415"/>
+        <location filename="_service_messages.py" line="417"/>
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416"/>
+        <location filename="_service_messages.py" line="418"/>
         <source>schedule a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417"/>
+        <location filename="_service_messages.py" line="419"/>
         <source>see other people&apos;s tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418"/>
+        <location filename="_service_messages.py" line="420"/>
         <source>see this ticket</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419"/>
+        <location filename="_service_messages.py" line="421"/>
         <source>service outage</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420"/>
+        <location filename="_service_messages.py" line="422"/>
         <source>service outage, downtime {minutes} min</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="421"/>
+        <location filename="_service_messages.py" line="423"/>
         <source>several release factors on top of risky changes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="422"/>
+        <location filename="_service_messages.py" line="424"/>
         <source>standard change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="423"/>
+        <location filename="_service_messages.py" line="425"/>
         <source>team lead</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428"/>
+        <location filename="_service_messages.py" line="430"/>
         <source>the same relation is on line {first}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429"/>
+        <location filename="_service_messages.py" line="431"/>
         <source>unknown CI class &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430"/>
+        <location filename="_service_messages.py" line="432"/>
         <source>unknown column (not a CI field or class attribute)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431"/>
+        <location filename="_service_messages.py" line="433"/>
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432"/>
+        <location filename="_service_messages.py" line="434"/>
         <source>unknown site &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433"/>
+        <location filename="_service_messages.py" line="435"/>
         <source>unknown team &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434"/>
+        <location filename="_service_messages.py" line="436"/>
         <source>unknown value {value} (the map knows: {known})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435"/>
+        <location filename="_service_messages.py" line="437"/>
         <source>vote on a change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436"/>
+        <location filename="_service_messages.py" line="438"/>
         <source>work on problems</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437"/>
+        <location filename="_service_messages.py" line="439"/>
         <source>work on tickets</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438"/>
+        <location filename="_service_messages.py" line="440"/>
         <source>write knowledge articles</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439"/>
+        <location filename="_service_messages.py" line="441"/>
         <source>{cells} cells but the header has {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440"/>
+        <location filename="_service_messages.py" line="442"/>
         <source>{cells} cells but {columns} columns</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441"/>
+        <location filename="_service_messages.py" line="443"/>
         <source>{change} falls in blackout window &apos;{window}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442"/>
+        <location filename="_service_messages.py" line="444"/>
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="443"/>
+        <location filename="_service_messages.py" line="445"/>
         <source>{change} overlaps {other} on {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444"/>
+        <location filename="_service_messages.py" line="446"/>
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445"/>
+        <location filename="_service_messages.py" line="447"/>
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447"/>
+        <location filename="_service_messages.py" line="449"/>
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448"/>
+        <location filename="_service_messages.py" line="450"/>
         <source>{field} is required but empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449"/>
+        <location filename="_service_messages.py" line="451"/>
         <source>{field} is required: map it in [fields]</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="450"/>
+        <location filename="_service_messages.py" line="452"/>
         <source>{label} &apos;{value}&apos; is already taken</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="451"/>
+        <location filename="_service_messages.py" line="453"/>
         <source>{label} &apos;{value}&apos; is not one of: {allowed}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="452"/>
+        <location filename="_service_messages.py" line="454"/>
         <source>{label} is longer than {max} characters</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="453"/>
+        <location filename="_service_messages.py" line="455"/>
         <source>{label} is required</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="454"/>
+        <location filename="_service_messages.py" line="456"/>
         <source>{label} must be a whole number of at least {min}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="456"/>
+        <location filename="_service_messages.py" line="458"/>
         <source>{label}: &apos;{value}&apos; is not a date and time</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="457"/>
+        <location filename="_service_messages.py" line="459"/>
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="458"/>
+        <location filename="_service_messages.py" line="460"/>
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="459"/>
+        <location filename="_service_messages.py" line="461"/>
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="467"/>
+        <location filename="_service_messages.py" line="469"/>
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="468"/>
+        <location filename="_service_messages.py" line="470"/>
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="470"/>
+        <location filename="_service_messages.py" line="472"/>
         <source>{name} of {kind} is {value}, outside the numbers it can hold ({low} to {high})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="471"/>
+        <location filename="_service_messages.py" line="473"/>
         <source>{name}={value} is not valid: {doc}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="472"/>
+        <location filename="_service_messages.py" line="474"/>
         <source>{n} business service(s) impacted</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="473"/>
+        <location filename="_service_messages.py" line="475"/>
         <source>{n} business service(s) impacted: {services}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="474"/>
+        <location filename="_service_messages.py" line="476"/>
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="476"/>
+        <location filename="_service_messages.py" line="478"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="477"/>
+        <location filename="_service_messages.py" line="479"/>
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="482"/>
+        <location filename="_service_messages.py" line="484"/>
         <source>{path} is a folder, not a database file</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="483"/>
+        <location filename="_service_messages.py" line="485"/>
         <source>{path} is a folder; give a file name for the backup</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="487"/>
+        <location filename="_service_messages.py" line="489"/>
         <source>{path} is empty</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="488"/>
+        <location filename="_service_messages.py" line="490"/>
         <source>{path} is not UTF-8 text</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="492"/>
+        <location filename="_service_messages.py" line="494"/>
         <source>{path} is not an iCalendar file: {reason}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="494"/>
+        <location filename="_service_messages.py" line="496"/>
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="498"/>
+        <location filename="_service_messages.py" line="500"/>
         <source>{path} is not valid JSON: {error}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="507"/>
+        <location filename="_service_messages.py" line="509"/>
         <source>{path}, line {line}: DTEND must be of the same type as DTSTART (both dates, or both dates and times)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="508"/>
+        <location filename="_service_messages.py" line="510"/>
         <source>{path}, line {line}: DTEND {end} is before DTSTART {start}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="509"/>
+        <location filename="_service_messages.py" line="511"/>
         <source>{path}, line {line}: DURATION &apos;{raw}&apos; is negative</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="510"/>
+        <location filename="_service_messages.py" line="512"/>
         <source>{path}, line {line}: DURATION &apos;{raw}&apos; is not a duration ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="511"/>
+        <location filename="_service_messages.py" line="513"/>
         <source>{path}, line {line}: DURATION must be a length such as P1D, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="512"/>
+        <location filename="_service_messages.py" line="514"/>
         <source>{path}, line {line}: RRULE &apos;{raw}&apos; is not a rule itsmdesk can read ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="515"/>
+        <location filename="_service_messages.py" line="517"/>
         <source>{path}, line {line}: the event has {count} {prop} lines; it may have one</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="516"/>
+        <location filename="_service_messages.py" line="518"/>
         <source>{path}, line {line}: the event lasts {days} days; a holiday lasts at most {most}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="517"/>
+        <location filename="_service_messages.py" line="519"/>
         <source>{path}, line {line}: the event reaches {day}, outside the dates itsmdesk works with ({first} to {last})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="518"/>
+        <location filename="_service_messages.py" line="520"/>
         <source>{path}, line {line}: the event repeats more than {most} times in {first}-{last}; is it a holiday?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="519"/>
+        <location filename="_service_messages.py" line="521"/>
         <source>{path}, line {line}: the event&apos;s repetition cannot be computed ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="520"/>
+        <location filename="_service_messages.py" line="522"/>
         <source>{path}, line {line}: the file names more than {most} holidays; is it a holiday list?</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="521"/>
+        <location filename="_service_messages.py" line="523"/>
         <source>{path}, line {line}: {prop} &apos;{raw}&apos; is not a date that exists ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="522"/>
+        <location filename="_service_messages.py" line="524"/>
         <source>{path}, line {line}: {prop} &apos;{raw}&apos; is not a list of dates ({reason})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="523"/>
+        <location filename="_service_messages.py" line="525"/>
         <source>{path}, line {line}: {prop} must be a date or a date and time, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="524"/>
+        <location filename="_service_messages.py" line="526"/>
         <source>{path}, line {line}: {prop} must hold dates, not {what}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="525"/>
+        <location filename="_service_messages.py" line="527"/>
         <source>{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with ({first} to {last})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="527"/>
+        <location filename="_service_messages.py" line="529"/>
         <source>{person} is not on the CAB for {category}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="528"/>
+        <location filename="_service_messages.py" line="530"/>
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="530"/>
+        <location filename="_service_messages.py" line="532"/>
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="533"/>
+        <location filename="_service_messages.py" line="535"/>
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="536"/>
+        <location filename="_service_messages.py" line="538"/>
         <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="537"/>
+        <location filename="_service_messages.py" line="539"/>
         <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538"/>
+        <location filename="_service_messages.py" line="540"/>
         <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539"/>
+        <location filename="_service_messages.py" line="541"/>
         <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540"/>
+        <location filename="_service_messages.py" line="542"/>
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541"/>
+        <location filename="_service_messages.py" line="543"/>
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542"/>
+        <location filename="_service_messages.py" line="544"/>
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543"/>
+        <location filename="_service_messages.py" line="545"/>
         <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544"/>
+        <location filename="_service_messages.py" line="546"/>
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545"/>
+        <location filename="_service_messages.py" line="547"/>
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546"/>
+        <location filename="_service_messages.py" line="548"/>
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547"/>
+        <location filename="_service_messages.py" line="549"/>
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548"/>
+        <location filename="_service_messages.py" line="550"/>
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549"/>
+        <location filename="_service_messages.py" line="551"/>
         <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550"/>
+        <location filename="_service_messages.py" line="552"/>
         <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551"/>
+        <location filename="_service_messages.py" line="553"/>
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552"/>
+        <location filename="_service_messages.py" line="554"/>
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553"/>
+        <location filename="_service_messages.py" line="555"/>
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554"/>
+        <location filename="_service_messages.py" line="556"/>
         <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555"/>
+        <location filename="_service_messages.py" line="557"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="556"/>
+        <location filename="_service_messages.py" line="558"/>
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="557"/>
+        <location filename="_service_messages.py" line="559"/>
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="558"/>
+        <location filename="_service_messages.py" line="560"/>
         <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563"/>
+        <location filename="_service_messages.py" line="565"/>
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="564"/>
+        <location filename="_service_messages.py" line="566"/>
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="565"/>
+        <location filename="_service_messages.py" line="567"/>
         <source>{text} is not years like 2026-2030</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566"/>
+        <location filename="_service_messages.py" line="568"/>
         <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569"/>
+        <location filename="_service_messages.py" line="571"/>
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571"/>
+        <location filename="_service_messages.py" line="573"/>
         <source>{value} is not a number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="572"/>
+        <location filename="_service_messages.py" line="574"/>
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="573"/>
+        <location filename="_service_messages.py" line="575"/>
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574"/>
+        <location filename="_service_messages.py" line="576"/>
         <source>{value} is not a whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="577"/>
+        <location filename="_service_messages.py" line="579"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>

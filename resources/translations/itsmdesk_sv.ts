@@ -5006,42 +5006,42 @@ Den nuvarande databasen sparas först bredvid den. Andra itsmdesk-fönster och k
         <translation>avgör en med: itsmdesk replica decide ID --take hub|replica</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="303" />
+        <location filename="../../itsmdesk/commands/sync.py" line="320" />
         <source>sent {batches} change(s) ({rows} journal rows; {skipped} sent before), received {pulled} journal rows</source>
         <translation>skickade {batches} ändring(ar) ({rows} journalrader; {skipped} skickade tidigare), tog emot {pulled} journalrader</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="308" />
+        <location filename="../../itsmdesk/commands/sync.py" line="325" />
         <source>the hub no longer keeps its history back to this replica's last sync: the replica's part was fetched again from the hub (unsent changes kept)</source>
         <translation>navet har inte längre kvar sin historik tillbaka till den här replikens senaste synkronisering: replikens del hämtades igen från navet (ändringar som inte skickats behölls)</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="312" />
+        <location filename="../../itsmdesk/commands/sync.py" line="329" />
         <source>scope: {skipped} hub change(s) outside it not applied; {fetched} row(s) of records entering it fetched whole</source>
         <translation>omfång: {skipped} ändring(ar) på navet utanför det tillämpades inte; {fetched} rad(er) för poster som kom in i det hämtades hela</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="316" />
+        <location filename="../../itsmdesk/commands/sync.py" line="333" />
         <source>{n} conflict(s): the hub's value stays, yours is kept for a person to decide:</source>
         <translation>{n} konflikt(er): navets värde står kvar, ditt sparas så att en person kan avgöra:</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="332" />
+        <location filename="../../itsmdesk/commands/sync.py" line="349" />
         <source>{batches} unsent change(s) ({rows} journal rows) written to {path}; at the hub: itsmdesk --db HUB sync import-bundle {path}</source>
         <translation>{batches} osända ändring(ar) ({rows} journalrader) skrivna till {path}; på navet: itsmdesk --db HUB sync import-bundle {path}</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="350" />
+        <location filename="../../itsmdesk/commands/sync.py" line="367" />
         <source>{path} brings nothing new: this replica has it already</source>
         <translation>{path} innehåller inget nytt: repliken har det redan</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="353" />
+        <location filename="../../itsmdesk/commands/sync.py" line="370" />
         <source>the hub's answer applied: {acked} journal row(s) of yours acknowledged, {pulled} received</source>
         <translation>navets svar tillämpat: {acked} av dina journalrader kvitterade, {pulled} mottagna</translation>
     </message>
     <message>
-        <location filename="../../itsmdesk/commands/sync.py" line="364" />
+        <location filename="../../itsmdesk/commands/sync.py" line="381" />
         <source>{applied} change(s) applied, {skipped} applied before; the answer ({rows} journal rows) is in {answer}: carry it back and run itsmdesk --db sqlite:///REPLICA sync import-bundle {answer}</source>
         <translation>{applied} ändring(ar) tillämpade, {skipped} tillämpade tidigare; svaret ({rows} journalrader) finns i {answer}: bär tillbaka det och kör itsmdesk --db sqlite:///REPLIK sync import-bundle {answer}</translation>
     </message>
@@ -14095,681 +14095,691 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="263" />
+        <source>The hub refused this sync: {who} may not write {table} there ({detail}). Nothing of it was applied; the site's changes wait on the replica. Someone whose roles allow that write on the hub must run the sync.</source>
+        <translation>Navet vägrade synkroniseringen: {who} får inte skriva {table} där ({detail}). Inget av den tillämpades; platsens ändringar väntar på repliken. Någon vars roller tillåter den skrivningen på navet måste köra synkroniseringen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="264" />
+        <source>The hub refused this sync: {who} may not write {table} there ({detail}). Nothing of it was applied; the site's changes wait on the replica. Someone with one of the roles {roles} on the hub must run the sync.</source>
+        <translation>Navet vägrade synkroniseringen: {who} får inte skriva {table} där ({detail}). Inget av den tillämpades; platsens ändringar väntar på repliken. Någon med en av rollerna {roles} på navet måste köra synkroniseringen.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="265" />
         <source>The hub {hub} is on schema version {found}, older than this itsmdesk ({ours}): upgrade the hub first.</source>
         <translation>Navet {hub} har schemaversion {found}, äldre än den här itsmdesk ({ours}): uppgradera navet först.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="264" />
+        <location filename="_service_messages.py" line="266" />
         <source>The import would break a rule of the database ({reason}); nothing was imported. Run it with --dry-run to see the rows involved.</source>
         <translation>Importen skulle bryta mot en regel i databasen ({reason}); inget importerades. Kör den med --dry-run för att se vilka rader det gäller.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="265" />
+        <location filename="_service_messages.py" line="267" />
         <source>The length given to changes without an end must be 0-{most} minutes, not {minutes}; nothing was changed.</source>
         <translation>Längden för ändringar utan slut måste vara 0–{most} minuter, inte {minutes}; inget ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="266" />
+        <location filename="_service_messages.py" line="268" />
         <source>The login {login} is not a person of this database</source>
         <translation>Inloggningen {login} hör inte till någon person i den här databasen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="267" />
+        <location filename="_service_messages.py" line="269" />
         <source>The mail server {host}:{port} could not be used: {reason}</source>
         <translation>E-postservern {host}:{port} kunde inte användas: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="268" />
+        <location filename="_service_messages.py" line="270" />
         <source>The mailbox has no folder {folder}</source>
         <translation>Brevlådan har ingen mapp {folder}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="269" />
+        <location filename="_service_messages.py" line="271" />
         <source>The old password is wrong.</source>
         <translation>Det gamla lösenordet är fel.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="270" />
+        <location filename="_service_messages.py" line="272" />
         <source>The period must end after it starts ({start} .. {end})</source>
         <translation>Perioden måste sluta efter att den börjar ({start} .. {end})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="271" />
+        <location filename="_service_messages.py" line="273" />
         <source>The period must start before it ends ({start} is not before {end}).</source>
         <translation>Perioden måste börja innan den slutar ({start} är inte före {end}).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="272" />
+        <location filename="_service_messages.py" line="274" />
         <source>The port must be between 1 and 65535 (0 for the usual one), not {value}</source>
         <translation>Porten måste vara mellan 1 och 65535 (0 för den vanliga), inte {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="273" />
+        <location filename="_service_messages.py" line="275" />
         <source>The priority matrix needs a priority 1-5 for impact,urgency {key}</source>
         <translation>Prioritetsmatrisen behöver en prioritet 1–5 för påverkan,brådska {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="274" />
+        <location filename="_service_messages.py" line="276" />
         <source>The question of step {n} is longer than {max} characters</source>
         <translation>Frågan i steg {n} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="275" />
+        <location filename="_service_messages.py" line="277" />
         <source>The replica kept changing during the sync; what was sent is safe on the hub. Sync again.</source>
         <translation>Repliken fortsatte att ändras under synkroniseringen; det som skickades är säkert på navet. Synkronisera igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="276" />
+        <location filename="_service_messages.py" line="278" />
         <source>The report period must end after it starts</source>
         <translation>Rapportperioden måste sluta efter att den börjar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="277" />
+        <location filename="_service_messages.py" line="279" />
         <source>The response target cannot be longer than the resolution target</source>
         <translation>Svarstidsmålet kan inte vara längre än lösningstidsmålet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="278" />
+        <location filename="_service_messages.py" line="280" />
         <source>The rules file must hold a JSON list of rules</source>
         <translation>Regelfilen måste innehålla en JSON-lista med regler</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="279" />
+        <location filename="_service_messages.py" line="281" />
         <source>The server name {value} contains spaces</source>
         <translation>Servernamnet {value} innehåller mellanslag</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="280" />
+        <location filename="_service_messages.py" line="282" />
         <source>The setting {key} is {value}; use a port number such as 587</source>
         <translation>Inställningen {key} är {value}; använd ett portnummer, till exempel 587</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="281" />
+        <location filename="_service_messages.py" line="283" />
         <source>The setting {key} is {value}; use starttls, ssl or none</source>
         <translation>Inställningen {key} är {value}; använd starttls, ssl eller none</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="282" />
+        <location filename="_service_messages.py" line="284" />
         <source>The setting {key} was changed by someone else after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>Inställningen {key} ändrades av någon annan efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="283" />
+        <location filename="_service_messages.py" line="285" />
         <source>The shared database refused this for your account ({reason}); nothing was changed. Ask an administrator for the role it needs.</source>
         <translation>Den delade databasen nekade ditt konto detta ({reason}); inget ändrades. Be en administratör om rollen som behövs.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="284" />
+        <location filename="_service_messages.py" line="286" />
         <source>The two passwords differ</source>
         <translation>De två lösenorden skiljer sig åt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="285" />
+        <location filename="_service_messages.py" line="287" />
         <source>The window is still reading from the database; nothing was changed, try again.</source>
         <translation>Fönstret läser fortfarande från databasen; ingenting ändrades, försök igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="286" />
+        <location filename="_service_messages.py" line="288" />
         <source>There is already a file at {path}; a replica is made in a new file.</source>
         <translation>Det finns redan en fil på {path}; en replik skapas i en ny fil.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="287" />
+        <location filename="_service_messages.py" line="289" />
         <source>There is already a {kind} category named {name}</source>
         <translation>Det finns redan en kategori av typen {kind} som heter {name}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="288" />
+        <location filename="_service_messages.py" line="290" />
         <source>There is no database at {path}.</source>
         <translation>Det finns ingen databas på {path}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="289" />
+        <location filename="_service_messages.py" line="291" />
         <source>There is no database at {path}. Create one with 'itsmdesk --db {url} init', or try the demo with 'itsmdesk --demo ...'.</source>
         <translation>Det finns ingen databas i {path}. Skapa en med 'itsmdesk --db {url} init', eller prova demon med 'itsmdesk --demo ...'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="290" />
+        <location filename="_service_messages.py" line="292" />
         <source>There is no site with the code '{code}' on the hub.</source>
         <translation>Det finns ingen plats med koden '{code}' på navet.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="291" />
+        <location filename="_service_messages.py" line="293" />
         <source>There is no sync conflict {id} in this database; list them with 'itsmdesk replica conflicts'.</source>
         <translation>Det finns ingen synkroniseringskonflikt {id} i den här databasen; lista dem med 'itsmdesk replica conflicts'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="292" />
+        <location filename="_service_messages.py" line="294" />
         <source>There is no sync file at {path}.</source>
         <translation>Det finns ingen synkfil på {path}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="293" />
+        <location filename="_service_messages.py" line="295" />
         <source>There is no team named '{name}' on the hub; the scope names teams by their exact name.</source>
         <translation>Det finns inget team som heter '{name}' på navet; omfånget anger team med deras exakta namn.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="294" />
+        <location filename="_service_messages.py" line="296" />
         <source>This computer has no keyring to keep the SMTP password in; set ITSMDESK_SMTP_PASSWORD where the mail is sent from. The other settings were saved.</source>
         <translation>Den här datorn har ingen nyckelring att spara SMTP-lösenordet i; sätt ITSMDESK_SMTP_PASSWORD där e-posten skickas ifrån. De andra inställningarna sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="295" />
+        <location filename="_service_messages.py" line="297" />
         <source>This database has accounts already: an administrator adds people.</source>
         <translation>Databasen har redan konton: en administratör lägger till personer.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="296" />
+        <location filename="_service_messages.py" line="298" />
         <source>This database has accounts: sign in to change anything (--user LOGIN or ITSMDESK_USER; the password from ITSMDESK_PASSWORD or asked for).</source>
         <translation>Databasen har konton: logga in för att ändra något (--user INLOGGNING eller ITSMDESK_USER; lösenordet från ITSMDESK_PASSWORD eller efterfrågat).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="297" />
+        <location filename="_service_messages.py" line="299" />
         <source>This database has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. The database was not changed.</source>
         <translation>Den här databasen har schemaversion {found}, som är nyare än vad den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk. Databasen har inte ändrats.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="298" />
+        <location filename="_service_messages.py" line="300" />
         <source>This database is a replica, not the hub: import a site's bundle at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
         <translation>Den här databasen är en replik, inte navet: importera en plats paket på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="299" />
+        <location filename="_service_messages.py" line="301" />
         <source>This database is not a replica: make one with 'itsmdesk replica create --from URL --site CODE FILE.db'.</source>
         <translation>Den här databasen är inte en replik: skapa en med 'itsmdesk replica create --from URL --site CODE FILE.db'.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="300" />
+        <location filename="_service_messages.py" line="302" />
         <source>This is not a shared database set up with 'itsmdesk admin setup-shared'</source>
         <translation>Det här är ingen delad databas som satts upp med 'itsmdesk admin setup-shared'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="301" />
+        <location filename="_service_messages.py" line="303" />
         <source>This mail is no longer waiting in the unmatched queue (it is {status}); nothing was changed.</source>
         <translation>Det här brevet väntar inte längre i kön med omatchad e-post (det är {status}); ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="302" />
+        <location filename="_service_messages.py" line="304" />
         <source>This replica has no key to sign a carried file with (it was made by an older itsmdesk): sync over the network once, or make the replica again.</source>
         <translation>Den här repliken har ingen nyckel att signera en buren fil med (den skapades av en äldre itsmdesk): synka över nätverket en gång, eller skapa repliken på nytt.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="303" />
+        <location filename="_service_messages.py" line="305" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: the hub must be upgraded first. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: navet måste uppgraderas först. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="304" />
+        <location filename="_service_messages.py" line="306" />
         <source>This replica is on schema version {theirs} and the hub on {ours}: upgrade itsmdesk here and open the replica once (it is upgraded), then sync again. Nothing was sent.</source>
         <translation>Den här repliken har schemaversion {theirs} och navet {ours}: uppgradera itsmdesk här och öppna repliken en gång (den uppgraderas), synkronisera sedan igen. Ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="305" />
+        <location filename="_service_messages.py" line="307" />
         <source>This replica was made from another database than {hub}; nothing was sent.</source>
         <translation>Den här repliken skapades från en annan databas än {hub}; ingenting skickades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="306" />
+        <location filename="_service_messages.py" line="308" />
         <source>Title</source>
         <translation>Rubrik</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="307" />
+        <location filename="_service_messages.py" line="309" />
         <source>Trends are counted by ci, service, category or team, not {by}</source>
         <translation>Trender räknas per ci, service, category eller team, inte {by}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="308" />
+        <location filename="_service_messages.py" line="310" />
         <source>Unknown CI class '{value}'</source>
         <translation>Okänd CI-klass '{value}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="309" />
+        <location filename="_service_messages.py" line="311" />
         <source>Unknown CSV kind '{value}' (use cis or relations)</source>
         <translation>Okänd CSV-typ '{value}' (använd cis eller relations)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="310" />
+        <location filename="_service_messages.py" line="312" />
         <source>Unknown announcement kind {kind}</source>
         <translation>Okänd meddelandetyp {kind}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="311" />
+        <location filename="_service_messages.py" line="313" />
         <source>Unknown audience {audience}: use everyone or it_staff</source>
         <translation>Okänd målgrupp {audience}: använd everyone eller it_staff</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="312" />
+        <location filename="_service_messages.py" line="314" />
         <source>Unknown change status {status}; the statuses are {known}.</source>
         <translation>Okänd ändringsstatus {status}; statusarna är {known}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="313" />
+        <location filename="_service_messages.py" line="315" />
         <source>Unknown field(s) for {kind}: {fields}</source>
         <translation>Okända fält för {kind}: {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="314" />
+        <location filename="_service_messages.py" line="316" />
         <source>Unknown filter operator {op}</source>
         <translation>Okänd filteroperator {op}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="315" />
+        <location filename="_service_messages.py" line="317" />
         <source>Unknown queue column(s): {cols}</source>
         <translation>Okända kökolumner: {cols}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="316" />
+        <location filename="_service_messages.py" line="318" />
         <source>Unknown queue {key}</source>
         <translation>Okänd kö {key}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="317" />
+        <location filename="_service_messages.py" line="319" />
         <source>Unknown record kind '{kind}'; choose one of: {kinds}</source>
         <translation>Okänd posttyp '{kind}'; välj något av: {kinds}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="318" />
+        <location filename="_service_messages.py" line="320" />
         <source>Unknown role(s): {roles} (roles: {known})</source>
         <translation>Okänd(a) roll(er): {roles} (roller: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="319" />
+        <location filename="_service_messages.py" line="321" />
         <source>Unknown root cause analysis note(s): {names}</source>
         <translation>Okända anteckningar i grundorsaksanalysen: {names}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="320" />
+        <location filename="_service_messages.py" line="322" />
         <source>Unknown time zone {tz}</source>
         <translation>Okänd tidszon {tz}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="321" />
+        <location filename="_service_messages.py" line="323" />
         <source>Unknown weekday in {text}</source>
         <translation>Okänd veckodag i {text}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="322" />
+        <location filename="_service_messages.py" line="324" />
         <source>Unschedule</source>
         <translation>Ta bort schemaläggning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="323" />
+        <location filename="_service_messages.py" line="325" />
         <source>Unsupported database URL '{url}': use sqlite:///FILE or postgresql://USER:PASSWORD@HOST:PORT/DBNAME</source>
         <translation>Databas-URL:en '{url}' stöds inte: använd sqlite:///FILE eller postgresql://USER:PASSWORD@HOST:PORT/DBNAME</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="324" />
+        <location filename="_service_messages.py" line="326" />
         <source>Updated</source>
         <translation>Uppdaterad</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="325" />
+        <location filename="_service_messages.py" line="327" />
         <source>Urgency</source>
         <translation>Brådska</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="326" />
+        <location filename="_service_messages.py" line="328" />
         <source>Vote '{value}' is not one of: {allowed}</source>
         <translation>Rösten '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="327" />
+        <location filename="_service_messages.py" line="329" />
         <source>Wave '{name}' has no site</source>
         <translation>Vågen '{name}' har ingen plats</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="328" />
+        <location filename="_service_messages.py" line="330" />
         <source>Wave '{name}' is already deployed</source>
         <translation>Vågen '{name}' är redan driftsatt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="329" />
+        <location filename="_service_messages.py" line="331" />
         <source>Weekday must be 0 (Monday) to 6 (Sunday), not {day}</source>
         <translation>Veckodagen måste vara 0 (måndag) till 6 (söndag), inte {day}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="330" />
+        <location filename="_service_messages.py" line="332" />
         <source>Working hours {span} are listed after a later span; list each day's hours in order</source>
         <translation>Arbetstiderna {span} står efter ett senare tidsspann; ange varje dags arbetstider i ordning</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="331" />
+        <location filename="_service_messages.py" line="333" />
         <source>Working hours {span} are not HH:MM-HH:MM</source>
         <translation>Arbetstiden {span} har inte formatet HH:MM-HH:MM</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="332" />
+        <location filename="_service_messages.py" line="334" />
         <source>Working hours {span} overlap {other}</source>
         <translation>Arbetstiderna {span} överlappar {other}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="333" />
+        <location filename="_service_messages.py" line="335" />
         <source>Working hours {text} are not like "mon-fri 08:00-17:00"</source>
         <translation>Arbetstiderna {text} är inte som "mon-fri 08:00-17:00"</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="334" />
+        <location filename="_service_messages.py" line="336" />
         <source>Wrong login or password.</source>
         <translation>Fel inloggningsnamn eller lösenord.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="336" />
+        <location filename="_service_messages.py" line="338" />
         <source>You cannot deactivate your own account</source>
         <translation>Du kan inte inaktivera ditt eget konto</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="356" />
+        <location filename="_service_messages.py" line="358" />
         <source>creating {kind} {name} would repeat {value}, which {other} is also created with</source>
         <translation>att skapa {kind} {name} skulle upprepa {value}, som {other} också skapas med</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="357" />
+        <location filename="_service_messages.py" line="359" />
         <source>creating {kind} {name} would repeat {value}, which {record} already holds</source>
         <translation>att skapa {kind} {name} skulle upprepa {value}, som {record} redan har</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="358" />
+        <location filename="_service_messages.py" line="360" />
         <source>creating {kind} {name}: its {field} would be longer than {max} characters ({length})</source>
         <translation>att skapa {kind} {name}: dess {field} skulle bli längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="389" />
+        <location filename="_service_messages.py" line="391" />
         <source>no external key: the cell is {value}</source>
         <translation>ingen extern nyckel: cellen är {value}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="424" />
+        <location filename="_service_messages.py" line="426" />
         <source>the hub</source>
         <translation>navet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="425" />
+        <location filename="_service_messages.py" line="427" />
         <source>the key is longer than {max} characters ({length})</source>
         <translation>nyckeln är längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="426" />
+        <location filename="_service_messages.py" line="428" />
         <source>the replica</source>
         <translation>repliken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="427" />
+        <location filename="_service_messages.py" line="429" />
         <source>the same as line {first}: imported once</source>
         <translation>samma som rad {first}: importeras en gång</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="446" />
+        <location filename="_service_messages.py" line="448" />
         <source>{db} is not an itsmdesk database: it holds {count} tables of something else (such as '{table}') and no itsmdesk schema. It was left untouched; give itsmdesk a new file or an empty database.</source>
         <translation>{db} är ingen itsmdesk-databas: den innehåller {count} tabeller från något annat (till exempel '{table}') och inget itsmdesk-schema. Den lämnades orörd; ge itsmdesk en ny fil eller en tom databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="455" />
+        <location filename="_service_messages.py" line="457" />
         <source>{label} must be at most {max}</source>
         <translation>{label} får vara högst {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="460" />
+        <location filename="_service_messages.py" line="462" />
         <source>{name} has no e-mail address; add one before subscribing them to {service}</source>
         <translation>{name} har ingen e-postadress; lägg till en innan du låter hen prenumerera på {service}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="461" />
+        <location filename="_service_messages.py" line="463" />
         <source>{name} is an Outlook .msg file, which this installation cannot read (it needs the optional extract-msg package); save the mail as .eml in Outlook or drag it from Outlook on the web instead.</source>
         <translation>{name} är en Outlook .msg-fil, som den här installationen inte kan läsa (den behöver det valfria paketet extract-msg); spara brevet som .eml i Outlook eller dra det från Outlook på webben i stället.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="462" />
+        <location filename="_service_messages.py" line="464" />
         <source>{name} is more than {max} bytes (it grew while being read); attachments may be at most {max} bytes</source>
         <translation>{name} är större än {max} byte (den växte medan den lästes); bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="463" />
+        <location filename="_service_messages.py" line="465" />
         <source>{name} is not a business service; people subscribe to business services</source>
         <translation>{name} är ingen verksamhetstjänst; man prenumererar på verksamhetstjänster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="464" />
+        <location filename="_service_messages.py" line="466" />
         <source>{name} is not a mail file (.eml or .msg)</source>
         <translation>{name} är ingen e-postfil (.eml eller .msg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="465" />
+        <location filename="_service_messages.py" line="467" />
         <source>{name} is not a regular file (a device, a pipe or a folder); only files can be attached</source>
         <translation>{name} är ingen vanlig fil (en enhet, en pipe eller en mapp); bara filer kan bifogas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="466" />
+        <location filename="_service_messages.py" line="468" />
         <source>{name} is not an Outlook mail that can be read (damaged, encrypted or not a .msg file).</source>
         <translation>{name} är inget Outlook-brev som kan läsas (skadat, krypterat eller ingen .msg-fil).</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="469" />
+        <location filename="_service_messages.py" line="471" />
         <source>{name} of {kind} is longer than {max} characters ({length}); shorten it</source>
         <translation>{name} för {kind} är längre än {max} tecken ({length}); korta det</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="475" />
+        <location filename="_service_messages.py" line="477" />
         <source>{n} record(s) changed while their duplicate external keys were renamed; nothing was changed</source>
         <translation>{n} post(er) ändrades medan deras dubblerade externa nycklar döptes om; ingenting ändrades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="478" />
+        <location filename="_service_messages.py" line="480" />
         <source>{path} cannot be read as a database ({reason}); nothing was restored</source>
         <translation>{path} kan inte läsas som en databas ({reason}); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="479" />
+        <location filename="_service_messages.py" line="481" />
         <source>{path} carries the hub's changes from journal id {start}, but this replica is current only to {checkpoint}: import the answer to an earlier bundle first, or sync over the network. Nothing was applied.</source>
         <translation>{path} innehåller navets ändringar från journal-id {start}, men repliken är aktuell bara till {checkpoint}: importera först svaret på ett tidigare paket, eller synka över nätverket. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="480" />
+        <location filename="_service_messages.py" line="482" />
         <source>{path} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk first. Nothing was restored</source>
         <translation>{path} har schemaversion {found}, nyare än den här versionen av itsmdesk förstår ({ours}); uppgradera itsmdesk först. Ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="481" />
+        <location filename="_service_messages.py" line="483" />
         <source>{path} holds a batch of site {other} inside site {site}'s bundle; nothing was applied.</source>
         <translation>{path} innehåller en omgång från plats {other} i plats {site}s paket; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="484" />
+        <location filename="_service_messages.py" line="486" />
         <source>{path} is a site's bundle for the hub, not the hub's answer: import it at the hub ('itsmdesk --db HUB sync import-bundle FILE'). Nothing was applied.</source>
         <translation>{path} är en plats paket till navet, inte navets svar: importera det på navet ('itsmdesk --db HUB sync import-bundle FIL'). Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="485" />
+        <location filename="_service_messages.py" line="487" />
         <source>{path} is damaged (SQLite's integrity check: {detail}); nothing was restored</source>
         <translation>{path} är skadad (SQLite:s integritetskontroll: {detail}); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="486" />
+        <location filename="_service_messages.py" line="488" />
         <source>{path} is damaged (its checksum does not match what it says); nothing was applied. Carry the file again.</source>
         <translation>{path} är skadad (dess kontrollsumma stämmer inte); inget tillämpades. Bär filen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="489" />
+        <location filename="_service_messages.py" line="491" />
         <source>{path} is not a file; nothing was restored</source>
         <translation>{path} är inte en fil; ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="490" />
+        <location filename="_service_messages.py" line="492" />
         <source>{path} is not a regular file (a device, a pipe or a socket); an itsmdesk database is a file</source>
         <translation>{path} är ingen vanlig fil (en enhet, en pipe eller en socket); en itsmdesk-databas är en fil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="491" />
+        <location filename="_service_messages.py" line="493" />
         <source>{path} is not an SQLite database (an itsmdesk backup is one); nothing was restored</source>
         <translation>{path} är inte en SQLite-databas (det är en säkerhetskopia från itsmdesk); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="493" />
+        <location filename="_service_messages.py" line="495" />
         <source>{path} is not an itsmdesk database (it has no schema version); nothing was restored</source>
         <translation>{path} är inte en itsmdesk-databas (den har ingen schemaversion); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="495" />
+        <location filename="_service_messages.py" line="497" />
         <source>{path} is not an itsmdesk sync file, or it is damaged (cut short?); nothing was applied.</source>
         <translation>{path} är ingen synkfil från itsmdesk, eller så är den skadad (avkortad?); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="496" />
+        <location filename="_service_messages.py" line="498" />
         <source>{path} is not an itsmdesk sync file; nothing was applied.</source>
         <translation>{path} är ingen synkfil från itsmdesk; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="497" />
+        <location filename="_service_messages.py" line="499" />
         <source>{path} is not signed by site {site}'s key (made elsewhere, or changed on the way); nothing was applied.</source>
         <translation>{path} är inte signerad med plats {site}s nyckel (skapad någon annanstans, eller ändrad på vägen); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="499" />
+        <location filename="_service_messages.py" line="501" />
         <source>{path} is open in another program (an itsmdesk window or command); close it and restore again. Nothing was replaced</source>
         <translation>{path} är öppen i ett annat program (ett itsmdesk-fönster eller kommando); stäng det och återställ igen. Ingenting ersattes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="500" />
+        <location filename="_service_messages.py" line="502" />
         <source>{path} is the database itself; give a backup file</source>
         <translation>{path} är själva databasen; ange en säkerhetskopia</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="501" />
+        <location filename="_service_messages.py" line="503" />
         <source>{path} is the hub's answer for a site, not a site's bundle: import it on the site's replica. Nothing was applied.</source>
         <translation>{path} är navets svar till en plats, inte en plats paket: importera det på platsens replik. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="502" />
+        <location filename="_service_messages.py" line="504" />
         <source>{path} is the hub's answer for site {theirs}, not for this replica ({ours}); nothing was applied.</source>
         <translation>{path} är navets svar till plats {theirs}, inte till den här repliken ({ours}); inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="503" />
+        <location filename="_service_messages.py" line="505" />
         <source>{path} is the name of an unfinished backup's temporary file; give another name</source>
         <translation>{path} är namnet på en ofärdig säkerhetskopias temporära fil; ange ett annat namn</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="504" />
+        <location filename="_service_messages.py" line="506" />
         <source>{path} is the unfinished copy of an interrupted backup or restore, not a backup; nothing was restored</source>
         <translation>{path} är den ofärdiga kopian från en avbruten säkerhetskopiering eller återställning, inte en säkerhetskopia; ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="505" />
+        <location filename="_service_messages.py" line="507" />
         <source>{path} was made by a replica of another database; nothing was applied.</source>
         <translation>{path} skapades av en replik av en annan databas; inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="506" />
+        <location filename="_service_messages.py" line="508" />
         <source>{path} was written by a newer itsmdesk; upgrade itsmdesk here first. Nothing was applied.</source>
         <translation>{path} skrevs av en nyare itsmdesk; uppgradera itsmdesk här först. Inget tillämpades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="513" />
+        <location filename="_service_messages.py" line="515" />
         <source>{path}, line {line}: a cell is longer than {limit} characters, the most a CSV cell may hold; shorten it (or close a quote left open)</source>
         <translation>{path}, rad {line}: en cell är längre än {limit} tecken, det mesta en CSV-cell kan rymma; korta den (eller stäng ett citattecken som lämnats öppet)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="514" />
+        <location filename="_service_messages.py" line="516" />
         <source>{path}, line {line}: bad CSV ({reason})</source>
         <translation>{path}, rad {line}: felaktig CSV ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="526" />
+        <location filename="_service_messages.py" line="528" />
         <source>{path}: journal row {row} was changed or removed after it was written (the hash chain breaks there); nothing was restored</source>
         <translation>{path}: journalrad {row} ändrades eller togs bort efter att den skrevs (hashkedjan bryts där); ingenting återställdes</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="529" />
+        <location filename="_service_messages.py" line="531" />
         <source>{record} already has external key {key}; nothing was saved</source>
         <translation>{record} har redan den externa nyckeln {key}; ingenting sparades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="531" />
+        <location filename="_service_messages.py" line="533" />
         <source>{record} has no field {field} any more; keep the hub's value.</source>
         <translation>{record} har inte längre fältet {field}; behåll navets värde.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="532" />
+        <location filename="_service_messages.py" line="534" />
         <source>{record} is no longer there (deleted since the conflict), so the replica's value cannot be taken; keep the hub's.</source>
         <translation>{record} finns inte längre (borttagen sedan konflikten), så replikens värde kan inte tas; behåll navets.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="534" />
+        <location filename="_service_messages.py" line="536" />
         <source>{record}: the hub deleted what the replica changed, so only the hub's side can be kept.</source>
         <translation>{record}: navet tog bort det som repliken ändrade, så bara navets sida kan behållas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="535" />
+        <location filename="_service_messages.py" line="537" />
         <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub's.</source>
         <translation>{record}: raden som repliken ändrade finns inte längre, så dess värde kan inte tas; behåll navets.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="559" />
+        <location filename="_service_messages.py" line="561" />
         <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
         <translation>{table}: det unika indexet på externa nycklar saknas (två importer samtidigt kan dubblera poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560" />
+        <location filename="_service_messages.py" line="562" />
         <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
         <translation>{table}: {n} extern(a) nyckel/nycklar finns på mer än en post, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561" />
+        <location filename="_service_messages.py" line="563" />
         <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
         <translation>{table}: {n} post(er) hade en extern nyckel som en annan post redan hade och döptes om till NYCKEL#dup-N, t.ex. {examples}; slå ihop eller ta bort dem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562" />
+        <location filename="_service_messages.py" line="564" />
         <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
         <translation>{table}: {n} post(er) med ett värde i {field} som inte är tillåtet, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="567" />
+        <location filename="_service_messages.py" line="569" />
         <source>{value} is already held by {record}: two records cannot share {fields}</source>
         <translation>{value} används redan av {record}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568" />
+        <location filename="_service_messages.py" line="570" />
         <source>{value} is also given on line {first}: two records cannot share {fields}</source>
         <translation>{value} anges också på rad {first}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570" />
+        <location filename="_service_messages.py" line="572" />
         <source>{value} is not a finite number</source>
         <translation>{value} är inte ett ändligt tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="575" />
+        <location filename="_service_messages.py" line="577" />
         <source>{value} is not on the scale {low} to {high}</source>
         <translation>{value} ligger inte på skalan {low} till {high}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="576" />
+        <location filename="_service_messages.py" line="578" />
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation>{value} är för stort: ett heltal här ligger mellan {min} och {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="578" />
+        <location filename="_service_messages.py" line="580" />
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation>{where} har schemaversion {found}, nyare än den här itsmdesk förstår ({ours}); uppgradera itsmdesk. Ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="579" />
+        <location filename="_service_messages.py" line="581" />
         <source>{where} is not an itsmdesk database.</source>
         <translation>{where} är ingen itsmdesk-databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="580" />
+        <location filename="_service_messages.py" line="582" />
         <source>{who} may not record another member's vote: that needs the role change manager.</source>
         <translation>{who} får inte registrera en annan ledamots röst: det kräver rollen ändringsansvarig.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="581" />
+        <location filename="_service_messages.py" line="583" />
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation>{who} får inte {what}: det kräver rollen {role_name}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="337" />
+        <location filename="_service_messages.py" line="339" />
         <source>a CI cannot relate to itself</source>
         <translation>ett CI kan inte ha en relation till sig självt</translation>
     </message>
@@ -14839,917 +14849,917 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
         <translation>Filen {path} kan inte användas: {reason}.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="335" />
+        <location filename="_service_messages.py" line="337" />
         <source>Years {first}-{last} cannot be expanded: give at most {most} years between {low} and {high}</source>
         <translation>Åren {first}-{last} kan inte gås igenom: ange högst {most} år mellan {low} och {high}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="338" />
+        <location filename="_service_messages.py" line="340" />
         <source>a CI name is required</source>
         <translation>ett CI-namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="339" />
+        <location filename="_service_messages.py" line="341" />
         <source>a class is required</source>
         <translation>en klass krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="340" />
+        <location filename="_service_messages.py" line="342" />
         <source>a duration</source>
         <translation>en varaktighet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="341" />
+        <location filename="_service_messages.py" line="343" />
         <source>a name is required</source>
         <translation>ett namn krävs</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="342" />
+        <location filename="_service_messages.py" line="344" />
         <source>a period</source>
         <translation>en period</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="343" />
+        <location filename="_service_messages.py" line="345" />
         <source>a time of day</source>
         <translation>en tid på dagen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="344" />
+        <location filename="_service_messages.py" line="346" />
         <source>a value of another kind</source>
         <translation>ett värde av annat slag</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="345" />
+        <location filename="_service_messages.py" line="347" />
         <source>administrator</source>
         <translation>administratör</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="346" />
+        <location filename="_service_messages.py" line="348" />
         <source>agent</source>
         <translation>handläggare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="347" />
+        <location filename="_service_messages.py" line="349" />
         <source>approve or reject a change</source>
         <translation>godkänna eller avslå en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="348" />
+        <location filename="_service_messages.py" line="350" />
         <source>cannot create {kind} {value}: its {field} may hold at most {max} characters</source>
         <translation>kan inte skapa {kind} {value}: dess {field} får vara högst {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="349" />
+        <location filename="_service_messages.py" line="351" />
         <source>change categories, SLA targets and calendars</source>
         <translation>ändra kategorier, SLA-mål och kalendrar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="350" />
+        <location filename="_service_messages.py" line="352" />
         <source>change manager</source>
         <translation>ändringsansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="351" />
+        <location filename="_service_messages.py" line="353" />
         <source>change organisation settings</source>
         <translation>ändra organisationens inställningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="352" />
+        <location filename="_service_messages.py" line="354" />
         <source>ci: {n} CI(s) without a graph index entry; impact analysis cannot see them (repair with: itsmdesk check --repair)</source>
         <translation>ci: {n} CI utan post i grafindexet; konsekvensanalysen ser dem inte (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="353" />
+        <location filename="_service_messages.py" line="355" />
         <source>class {cls} has no attribute '{attr}'</source>
         <translation>klassen {cls} har inget attribut '{attr}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="354" />
+        <location filename="_service_messages.py" line="356" />
         <source>close a problem or publish a known error</source>
         <translation>stänga ett problem eller publicera ett känt fel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="355" />
+        <location filename="_service_messages.py" line="357" />
         <source>column appears twice</source>
         <translation>kolumnen förekommer två gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="359" />
+        <location filename="_service_messages.py" line="361" />
         <source>decide against the CAB's votes</source>
         <translation>besluta mot CAB:s röster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="360" />
+        <location filename="_service_messages.py" line="362" />
         <source>edit a private saved queue</source>
         <translation>redigera en privat sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="361" />
+        <location filename="_service_messages.py" line="363" />
         <source>edit a shared saved queue</source>
         <translation>redigera en delad sparad kö</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="362" />
+        <location filename="_service_messages.py" line="364" />
         <source>edit change windows and templates</source>
         <translation>redigera ändringsfönster och mallar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="363" />
+        <location filename="_service_messages.py" line="365" />
         <source>edit configuration items and their relations</source>
         <translation>redigera konfigurationsobjekt och deras relationer</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="364" />
+        <location filename="_service_messages.py" line="366" />
         <source>edit organisations, sites and teams</source>
         <translation>redigera organisationer, platser och grupper</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="365" />
+        <location filename="_service_messages.py" line="367" />
         <source>emergency change</source>
         <translation>akut ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="366" />
+        <location filename="_service_messages.py" line="368" />
         <source>emergency release: shortened build and test</source>
         <translation>akut release: förkortad byggnad och test</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="367" />
+        <location filename="_service_messages.py" line="369" />
         <source>external key longer than {max} characters</source>
         <translation>extern nyckel längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="368" />
+        <location filename="_service_messages.py" line="370" />
         <source>highest risk of the bundled changes ({changes})</source>
         <translation>högsta risken bland de ingående ändringarna ({changes})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="369" />
+        <location filename="_service_messages.py" line="371" />
         <source>implement a change</source>
         <translation>genomföra en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="370" />
+        <location filename="_service_messages.py" line="372" />
         <source>integrity: {detail}</source>
         <translation>integritet: {detail}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="371" />
+        <location filename="_service_messages.py" line="373" />
         <source>journal row {row} was changed or removed after it was written (the journal's hash chain breaks there)</source>
         <translation>journalrad {row} ändrades eller togs bort efter att den skrevs (journalens hashkedja bryts där)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="372" />
+        <location filename="_service_messages.py" line="374" />
         <source>journal: the triggers that keep it append-only were removed ({names})</source>
         <translation>journal: triggrarna som gör den till enbart tillägg har tagits bort ({names})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="373" />
+        <location filename="_service_messages.py" line="375" />
         <source>key {key} again (first on line {first}); an event log needs [events] fold = true</source>
         <translation>nyckeln {key} igen (först på rad {first}); en händelselogg kräver [events] fold = true</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="374" />
+        <location filename="_service_messages.py" line="376" />
         <source>line ends after {given} of {columns} columns (truncated line?)</source>
         <translation>raden slutar efter {given} av {columns} kolumner (avkortad rad?)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="375" />
+        <location filename="_service_messages.py" line="377" />
         <source>longer than {max} characters</source>
         <translation>längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="376" />
+        <location filename="_service_messages.py" line="378" />
         <source>longer than {max} characters ({length})</source>
         <translation>längre än {max} tecken ({length})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="377" />
+        <location filename="_service_messages.py" line="379" />
         <source>major release</source>
         <translation>större release</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="378" />
+        <location filename="_service_messages.py" line="380" />
         <source>manage people, their roles and passwords</source>
         <translation>hantera personer, deras roller och lösenord</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="379" />
+        <location filename="_service_messages.py" line="381" />
         <source>manage releases, their plans and waves</source>
         <translation>hantera releaser, deras planer och vågor</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="380" />
+        <location filename="_service_messages.py" line="382" />
         <source>move a change through its lifecycle</source>
         <translation>flytta en ändring genom dess livscykel</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="381" />
+        <location filename="_service_messages.py" line="383" />
         <source>move a ticket to another team</source>
         <translation>flytta ett ärende till en annan grupp</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="382" />
+        <location filename="_service_messages.py" line="384" />
         <source>no CI named '{name}'</source>
         <translation>inget CI med namnet '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="383" />
+        <location filename="_service_messages.py" line="385" />
         <source>no backout plan</source>
         <translation>ingen återställningsplan</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="384" />
+        <location filename="_service_messages.py" line="386" />
         <source>no category {value} (add create_missing = true to the mapping to create it)</source>
         <translation>kategorin {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="385" />
+        <location filename="_service_messages.py" line="387" />
         <source>no change {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ändringen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="386" />
+        <location filename="_service_messages.py" line="388" />
         <source>no ci {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI:t {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="387" />
+        <location filename="_service_messages.py" line="389" />
         <source>no ci_class {value} (add create_missing = true to the mapping to create it)</source>
         <translation>CI-klassen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="388" />
+        <location filename="_service_messages.py" line="390" />
         <source>no event time</source>
         <translation>ingen händelsetid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="390" />
+        <location filename="_service_messages.py" line="392" />
         <source>no incident {value} (add create_missing = true to the mapping to create it)</source>
         <translation>ärendet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="391" />
+        <location filename="_service_messages.py" line="393" />
         <source>no known_error {value} (add create_missing = true to the mapping to create it)</source>
         <translation>det kända felet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="392" />
+        <location filename="_service_messages.py" line="394" />
         <source>no organisation {value} (add create_missing = true to the mapping to create it)</source>
         <translation>organisationen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="393" />
+        <location filename="_service_messages.py" line="395" />
         <source>no outage</source>
         <translation>inget avbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="394" />
+        <location filename="_service_messages.py" line="396" />
         <source>no outage, downtime {minutes} min</source>
         <translation>inget avbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="395" />
+        <location filename="_service_messages.py" line="397" />
         <source>no person {value} (add create_missing = true to the mapping to create it)</source>
         <translation>personen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="396" />
+        <location filename="_service_messages.py" line="398" />
         <source>no problem {value} (add create_missing = true to the mapping to create it)</source>
         <translation>problemet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="397" />
+        <location filename="_service_messages.py" line="399" />
         <source>no site {value} (add create_missing = true to the mapping to create it)</source>
         <translation>platsen {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="398" />
+        <location filename="_service_messages.py" line="400" />
         <source>no team {value} (add create_missing = true to the mapping to create it)</source>
         <translation>teamet {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="399" />
+        <location filename="_service_messages.py" line="401" />
         <source>no {kind} {value} (add create_missing = true to the mapping to create it)</source>
         <translation>{kind} {value} finns inte (lägg till create_missing = true i mappningen för att skapa saknade poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="400" />
+        <location filename="_service_messages.py" line="402" />
         <source>normal change</source>
         <translation>normal ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="401" />
+        <location filename="_service_messages.py" line="403" />
         <source>pg_dump failed: {reason}</source>
         <translation>pg_dump misslyckades: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="402" />
+        <location filename="_service_messages.py" line="404" />
         <source>problem manager</source>
         <translation>problemansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="403" />
+        <location filename="_service_messages.py" line="405" />
         <source>publish service announcements</source>
         <translation>publicera driftmeddelanden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="404" />
+        <location filename="_service_messages.py" line="406" />
         <source>raise a ticket</source>
         <translation>anmäla ett ärende</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="405" />
+        <location filename="_service_messages.py" line="407" />
         <source>raise and edit a change</source>
         <translation>registrera och redigera en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="406" />
+        <location filename="_service_messages.py" line="408" />
         <source>read and write private notes</source>
         <translation>läsa och skriva interna anteckningar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="407" />
+        <location filename="_service_messages.py" line="409" />
         <source>record a CAB decision</source>
         <translation>registrera ett CAB-beslut</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="408" />
+        <location filename="_service_messages.py" line="410" />
         <source>record another member's vote</source>
         <translation>registrera en annan ledamots röst</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="409" />
+        <location filename="_service_messages.py" line="411" />
         <source>relation: {n} relation(s) whose graph index entries differ from their CIs'; impact analysis follows them wrongly (repair with: itsmdesk check --repair)</source>
         <translation>relation: {n} relation(er) vars poster i grafindexet skiljer sig från deras CI:ers; konsekvensanalysen följer dem fel (reparera med: itsmdesk check --repair)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="410" />
+        <location filename="_service_messages.py" line="412" />
         <source>release manager</source>
         <translation>releaseansvarig</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="411" />
+        <location filename="_service_messages.py" line="413" />
         <source>requester</source>
         <translation>beställare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="412" />
+        <location filename="_service_messages.py" line="414" />
         <source>required column is missing</source>
         <translation>obligatorisk kolumn saknas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="413" />
+        <location filename="_service_messages.py" line="415" />
         <source>rollout in {waves} waves to {sites} sites</source>
         <translation>utrullning i {waves} vågor till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="414" />
+        <location filename="_service_messages.py" line="416" />
         <source>rollout to {sites} sites</source>
         <translation>utrullning till {sites} platser</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="415" />
+        <location filename="_service_messages.py" line="417" />
         <source>run CAB meetings (members, agenda, minutes)</source>
         <translation>leda CAB-möten (ledamöter, dagordning, protokoll)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="416" />
+        <location filename="_service_messages.py" line="418" />
         <source>schedule a change</source>
         <translation>schemalägga en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="417" />
+        <location filename="_service_messages.py" line="419" />
         <source>see other people's tickets</source>
         <translation>se andras ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="418" />
+        <location filename="_service_messages.py" line="420" />
         <source>see this ticket</source>
         <translation>se det här ärendet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="419" />
+        <location filename="_service_messages.py" line="421" />
         <source>service outage</source>
         <translation>tjänsteavbrott</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="420" />
+        <location filename="_service_messages.py" line="422" />
         <source>service outage, downtime {minutes} min</source>
         <translation>tjänsteavbrott, driftstopp {minutes} min</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="421" />
+        <location filename="_service_messages.py" line="423" />
         <source>several release factors on top of risky changes</source>
         <translation>flera releasefaktorer utöver riskfyllda ändringar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="422" />
+        <location filename="_service_messages.py" line="424" />
         <source>standard change</source>
         <translation>standardändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="423" />
+        <location filename="_service_messages.py" line="425" />
         <source>team lead</source>
         <translation>gruppledare</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="428" />
+        <location filename="_service_messages.py" line="430" />
         <source>the same relation is on line {first}</source>
         <translation>samma relation finns på rad {first}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="429" />
+        <location filename="_service_messages.py" line="431" />
         <source>unknown CI class '{name}'</source>
         <translation>okänd CI-klass '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="430" />
+        <location filename="_service_messages.py" line="432" />
         <source>unknown column (not a CI field or class attribute)</source>
         <translation>okänd kolumn (varken CI-fält eller klassattribut)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="431" />
+        <location filename="_service_messages.py" line="433" />
         <source>unknown column (use source, type, target, redundant, propagates)</source>
         <translation>okänd kolumn (använd source, type, target, redundant, propagates)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="432" />
+        <location filename="_service_messages.py" line="434" />
         <source>unknown site '{name}'</source>
         <translation>okänd plats '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="433" />
+        <location filename="_service_messages.py" line="435" />
         <source>unknown team '{name}'</source>
         <translation>okänt team '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="434" />
+        <location filename="_service_messages.py" line="436" />
         <source>unknown value {value} (the map knows: {known})</source>
         <translation>okänt värde {value} (mappningen känner till: {known})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="435" />
+        <location filename="_service_messages.py" line="437" />
         <source>vote on a change</source>
         <translation>rösta om en ändring</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="436" />
+        <location filename="_service_messages.py" line="438" />
         <source>work on problems</source>
         <translation>arbeta med problem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="437" />
+        <location filename="_service_messages.py" line="439" />
         <source>work on tickets</source>
         <translation>arbeta med ärenden</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="438" />
+        <location filename="_service_messages.py" line="440" />
         <source>write knowledge articles</source>
         <translation>skriva kunskapsartiklar</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="439" />
+        <location filename="_service_messages.py" line="441" />
         <source>{cells} cells but the header has {columns} columns</source>
         <translation>{cells} celler men rubrikraden har {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="440" />
+        <location filename="_service_messages.py" line="442" />
         <source>{cells} cells but {columns} columns</source>
         <translation>{cells} celler men {columns} kolumner</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="441" />
+        <location filename="_service_messages.py" line="443" />
         <source>{change} falls in blackout window '{window}'</source>
         <translation>{change} infaller i frysperioden '{window}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="442" />
+        <location filename="_service_messages.py" line="444" />
         <source>{change} is outside the maintenance windows of {cis}</source>
         <translation>{change} ligger utanför underhållsfönstren för {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="443" />
+        <location filename="_service_messages.py" line="445" />
         <source>{change} overlaps {other} on {cis}</source>
         <translation>{change} överlappar {other} på {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="444" />
+        <location filename="_service_messages.py" line="446" />
         <source>{change} overlaps {other}; impact path via {cis}</source>
         <translation>{change} överlappar {other}; påverkansväg via {cis}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="445" />
+        <location filename="_service_messages.py" line="447" />
         <source>{db} already holds records; use another --db, or --force to add demo data anyway</source>
         <translation>{db} innehåller redan poster; använd en annan --db, eller --force för att lägga till demodata ändå</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="447" />
+        <location filename="_service_messages.py" line="449" />
         <source>{failed} of {finished} earlier change(s) on these CIs failed</source>
         <translation>{failed} av {finished} tidigare ändringar på dessa CI:n misslyckades</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="448" />
+        <location filename="_service_messages.py" line="450" />
         <source>{field} is required but empty</source>
         <translation>{field} är obligatoriskt men tomt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="449" />
+        <location filename="_service_messages.py" line="451" />
         <source>{field} is required: map it in [fields]</source>
         <translation>{field} är obligatoriskt: mappa det i [fields]</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="450" />
+        <location filename="_service_messages.py" line="452" />
         <source>{label} '{value}' is already taken</source>
         <translation>{label} '{value}' är redan upptaget</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="451" />
+        <location filename="_service_messages.py" line="453" />
         <source>{label} '{value}' is not one of: {allowed}</source>
         <translation>{label} '{value}' är inte något av: {allowed}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="452" />
+        <location filename="_service_messages.py" line="454" />
         <source>{label} is longer than {max} characters</source>
         <translation>{label} är längre än {max} tecken</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="453" />
+        <location filename="_service_messages.py" line="455" />
         <source>{label} is required</source>
         <translation>{label} är obligatoriskt</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="454" />
+        <location filename="_service_messages.py" line="456" />
         <source>{label} must be a whole number of at least {min}</source>
         <translation>{label} måste vara ett heltal som är minst {min}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="456" />
+        <location filename="_service_messages.py" line="458" />
         <source>{label}: '{value}' is not a date and time</source>
         <translation>{label}: '{value}' är inte ett datum med tid</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="457" />
+        <location filename="_service_messages.py" line="459" />
         <source>{label}: the end ({end}) must come after the start ({start})</source>
         <translation>{label}: slutet ({end}) måste komma efter starten ({start})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="458" />
+        <location filename="_service_messages.py" line="460" />
         <source>{local} does not exist in {zone} (the clocks jumped forward); read as {actual}</source>
         <translation>{local} finns inte i {zone} (klockan ställdes fram); läst som {actual}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="459" />
+        <location filename="_service_messages.py" line="461" />
         <source>{login} is the last administrator: make someone else an administrator first</source>
         <translation>{login} är den sista administratören: gör någon annan till administratör först</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="467" />
+        <location filename="_service_messages.py" line="469" />
         <source>{name} is {size} bytes; attachments may be at most {max} bytes</source>
         <translation>{name} är {size} byte; bilagor får vara högst {max} byte</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="468" />
+        <location filename="_service_messages.py" line="470" />
         <source>{name} must be 1 (high), 2 (medium) or 3 (low)</source>
         <translation>{name} måste vara 1 (hög), 2 (medel) eller 3 (låg)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="470" />
+        <location filename="_service_messages.py" line="472" />
         <source>{name} of {kind} is {value}, outside the numbers it can hold ({low} to {high})</source>
         <translation>{name} för {kind} är {value}, utanför de tal det kan rymma ({low} till {high})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="471" />
+        <location filename="_service_messages.py" line="473" />
         <source>{name}={value} is not valid: {doc}</source>
         <translation>{name}={value} är inte giltigt: {doc}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="472" />
+        <location filename="_service_messages.py" line="474" />
         <source>{n} business service(s) impacted</source>
         <translation>{n} verksamhetstjänst(er) påverkas</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="473" />
+        <location filename="_service_messages.py" line="475" />
         <source>{n} business service(s) impacted: {services}</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="474" />
+        <location filename="_service_messages.py" line="476" />
         <source>{n} business service(s) impacted: {services} and {more} more</source>
         <translation>{n} verksamhetstjänst(er) påverkas: {services} och {more} till</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="476" />
+        <location filename="_service_messages.py" line="478" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s)</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="477" />
+        <location filename="_service_messages.py" line="479" />
         <source>{pairs} overlapping change(s), {blackouts} blackout(s), outside maintenance window</source>
         <translation>{pairs} överlappande ändring(ar), {blackouts} frysperiod(er), utanför underhållsfönster</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="482" />
+        <location filename="_service_messages.py" line="484" />
         <source>{path} is a folder, not a database file</source>
         <translation>{path} är en mapp, inte en databasfil</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="483" />
+        <location filename="_service_messages.py" line="485" />
         <source>{path} is a folder; give a file name for the backup</source>
         <translation>{path} är en mapp; ange ett filnamn för säkerhetskopian</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="487" />
+        <location filename="_service_messages.py" line="489" />
         <source>{path} is empty</source>
         <translation>{path} är tom</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="488" />
+        <location filename="_service_messages.py" line="490" />
         <source>{path} is not UTF-8 text</source>
         <translation>{path} är inte UTF-8-text</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="492" />
+        <location filename="_service_messages.py" line="494" />
         <source>{path} is not an iCalendar file: {reason}</source>
         <translation>{path} är inte en iCalendar-fil: {reason}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="494" />
+        <location filename="_service_messages.py" line="496" />
         <source>{path} is not an itsmdesk database or is corrupt ({reason})</source>
         <translation>{path} är ingen itsmdesk-databas eller är skadad ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="498" />
+        <location filename="_service_messages.py" line="500" />
         <source>{path} is not valid JSON: {error}</source>
         <translation>{path} är inte giltig JSON: {error}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="507" />
+        <location filename="_service_messages.py" line="509" />
         <source>{path}, line {line}: DTEND must be of the same type as DTSTART (both dates, or both dates and times)</source>
         <translation>{path}, rad {line}: DTEND måste vara av samma typ som DTSTART (båda datum, eller båda datum med tid)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="508" />
+        <location filename="_service_messages.py" line="510" />
         <source>{path}, line {line}: DTEND {end} is before DTSTART {start}</source>
         <translation>{path}, rad {line}: DTEND {end} ligger före DTSTART {start}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="509" />
+        <location filename="_service_messages.py" line="511" />
         <source>{path}, line {line}: DURATION '{raw}' is negative</source>
         <translation>{path}, rad {line}: DURATION '{raw}' är negativ</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="510" />
+        <location filename="_service_messages.py" line="512" />
         <source>{path}, line {line}: DURATION '{raw}' is not a duration ({reason})</source>
         <translation>{path}, rad {line}: DURATION '{raw}' är ingen varaktighet ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="511" />
+        <location filename="_service_messages.py" line="513" />
         <source>{path}, line {line}: DURATION must be a length such as P1D, not {what}</source>
         <translation>{path}, rad {line}: DURATION måste vara en längd som P1D, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="512" />
+        <location filename="_service_messages.py" line="514" />
         <source>{path}, line {line}: RRULE '{raw}' is not a rule itsmdesk can read ({reason})</source>
         <translation>{path}, rad {line}: RRULE '{raw}' är ingen regel som itsmdesk kan läsa ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="515" />
+        <location filename="_service_messages.py" line="517" />
         <source>{path}, line {line}: the event has {count} {prop} lines; it may have one</source>
         <translation>{path}, rad {line}: händelsen har {count} {prop}-rader; den får ha en</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="516" />
+        <location filename="_service_messages.py" line="518" />
         <source>{path}, line {line}: the event lasts {days} days; a holiday lasts at most {most}</source>
         <translation>{path}, rad {line}: händelsen varar {days} dagar; en helgdag varar högst {most}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="517" />
+        <location filename="_service_messages.py" line="519" />
         <source>{path}, line {line}: the event reaches {day}, outside the dates itsmdesk works with ({first} to {last})</source>
         <translation>{path}, rad {line}: händelsen når {day}, utanför de datum itsmdesk arbetar med ({first} till {last})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="518" />
+        <location filename="_service_messages.py" line="520" />
         <source>{path}, line {line}: the event repeats more than {most} times in {first}-{last}; is it a holiday?</source>
         <translation>{path}, rad {line}: händelsen upprepas fler än {most} gånger under {first}-{last}; är det en helgdag?</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="519" />
+        <location filename="_service_messages.py" line="521" />
         <source>{path}, line {line}: the event's repetition cannot be computed ({reason})</source>
         <translation>{path}, rad {line}: händelsens upprepning kan inte beräknas ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="520" />
+        <location filename="_service_messages.py" line="522" />
         <source>{path}, line {line}: the file names more than {most} holidays; is it a holiday list?</source>
         <translation>{path}, rad {line}: filen anger fler än {most} helgdagar; är det en lista över helgdagar?</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="521" />
+        <location filename="_service_messages.py" line="523" />
         <source>{path}, line {line}: {prop} '{raw}' is not a date that exists ({reason})</source>
         <translation>{path}, rad {line}: {prop} '{raw}' är inget datum som finns ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="522" />
+        <location filename="_service_messages.py" line="524" />
         <source>{path}, line {line}: {prop} '{raw}' is not a list of dates ({reason})</source>
         <translation>{path}, rad {line}: {prop} '{raw}' är ingen lista med datum ({reason})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="523" />
+        <location filename="_service_messages.py" line="525" />
         <source>{path}, line {line}: {prop} must be a date or a date and time, not {what}</source>
         <translation>{path}, rad {line}: {prop} måste vara ett datum eller ett datum med tid, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="524" />
+        <location filename="_service_messages.py" line="526" />
         <source>{path}, line {line}: {prop} must hold dates, not {what}</source>
         <translation>{path}, rad {line}: {prop} måste innehålla datum, inte {what}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="525" />
+        <location filename="_service_messages.py" line="527" />
         <source>{path}, line {line}: {prop} {day} is outside the dates itsmdesk works with ({first} to {last})</source>
         <translation>{path}, rad {line}: {prop} {day} ligger utanför de datum itsmdesk arbetar med ({first} till {last})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="527" />
+        <location filename="_service_messages.py" line="529" />
         <source>{person} is not on the CAB for {category}</source>
         <translation>{person} ingår inte i CAB för {category}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="528" />
+        <location filename="_service_messages.py" line="530" />
         <source>{raw} gives {name} {value}, which is not one of: {shown}</source>
         <translation>{raw} ger {name} {value}, som inte är något av: {shown}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="530" />
+        <location filename="_service_messages.py" line="532" />
         <source>{record} changed while the import ran; nothing was imported. Run the import again.</source>
         <translation>{record} ändrades medan importen pågick; ingenting importerades. Kör importen igen.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="533" />
+        <location filename="_service_messages.py" line="535" />
         <source>{record} was changed by {who} at {when} UTC after you opened it (your version {yours}, now {theirs}); nothing was saved.</source>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="536" />
+        <location filename="_service_messages.py" line="538" />
         <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
         <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="537" />
+        <location filename="_service_messages.py" line="539" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538" />
+        <location filename="_service_messages.py" line="540" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539" />
+        <location filename="_service_messages.py" line="541" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540" />
+        <location filename="_service_messages.py" line="542" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541" />
+        <location filename="_service_messages.py" line="543" />
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542" />
+        <location filename="_service_messages.py" line="544" />
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation>{ref} är {status}: dess risk ändras inte längre</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543" />
+        <location filename="_service_messages.py" line="545" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544" />
+        <location filename="_service_messages.py" line="546" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545" />
+        <location filename="_service_messages.py" line="547" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546" />
+        <location filename="_service_messages.py" line="548" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547" />
+        <location filename="_service_messages.py" line="549" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548" />
+        <location filename="_service_messages.py" line="550" />
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation>{ref}: sparat SLA {stored} men historiken ger {computed} (rätta med: itsmdesk sla refresh)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549" />
+        <location filename="_service_messages.py" line="551" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550" />
+        <location filename="_service_messages.py" line="552" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551" />
+        <location filename="_service_messages.py" line="553" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552" />
+        <location filename="_service_messages.py" line="554" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553" />
+        <location filename="_service_messages.py" line="555" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554" />
+        <location filename="_service_messages.py" line="556" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555" />
+        <location filename="_service_messages.py" line="557" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="556" />
+        <location filename="_service_messages.py" line="558" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="557" />
+        <location filename="_service_messages.py" line="559" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="558" />
+        <location filename="_service_messages.py" line="560" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563" />
+        <location filename="_service_messages.py" line="565" />
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation>{text} är inget datum (ÅÅÅÅ-MM-DD)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="564" />
+        <location filename="_service_messages.py" line="566" />
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation>{text} är ingen tidslängd som 30m, 8h eller 1h30m</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="565" />
+        <location filename="_service_messages.py" line="567" />
         <source>{text} is not years like 2026-2030</source>
         <translation>{text} är inga år som 2026-2030</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566" />
+        <location filename="_service_messages.py" line="568" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569" />
+        <location filename="_service_messages.py" line="571" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571" />
+        <location filename="_service_messages.py" line="573" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="572" />
+        <location filename="_service_messages.py" line="574" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="573" />
+        <location filename="_service_messages.py" line="575" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574" />
+        <location filename="_service_messages.py" line="576" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="577" />
+        <location filename="_service_messages.py" line="579" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>

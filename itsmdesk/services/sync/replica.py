@@ -146,6 +146,12 @@ def create_replica(hub_url: str, site: str, path: Path, hub_shown: str | None = 
                 with bound(target):
                     records.insert_journal_rows([row[1:] for row in journal])
                     push = _last_journal_id(target)
+                if info.backend == "postgresql" and info.user and info.password:
+                    # (a secured hub keeps no local passwords: its maker signs in here with
+                    # the password the hub just took)
+                    from itsmdesk.services.accounts import hash_password
+
+                    storage.set_local_password(target, info.user, hash_password(info.password))
                 storage.write_meta(target, {
                     "pull_gaps": gaps, "site": site, "hub": hub_shown or info.display, "hub_identity": identity,
                     "pull_checkpoint": pull, "push_checkpoint": push, "site_key": key,
