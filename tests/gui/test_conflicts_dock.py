@@ -7,6 +7,7 @@ completes."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 
 import pytest
 from PySide6.QtCore import Qt
@@ -133,10 +134,10 @@ def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites, monke
     from itsmdesk.views.conflicts.sync_dialog import SyncDialog
     from itsmdesk.views.context import AppContext
 
-    # a few batches per hub transaction (the sync process inherits it): Cancel lands mid-push
-    monkeypatch.setenv("ITSMDESK_SYNC_GROUP_ROWS", "5")
+    # one batch per hub transaction (the sync process inherits it): many places to stop
+    monkeypatch.setenv("ITSMDESK_SYNC_GROUP_ROWS", "1")
     hub, replica, info, incident_id = sites
-    with on(replica, "OSL"):  # enough separate writes that the push takes a while
+    with on(replica, "OSL"):
         for n in range(400):
             incidents.update_incident(incident_id, None, {"title": f"Oslo edit {n}"})
     with on(hub):
@@ -145,6 +146,10 @@ def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites, monke
     ctx = AppContext(info, synchronous=True)
     seen: list = []
     ctx.sig_changes.connect(seen.append)
+    # The test holds the hub file's write lock to keep the sync process where it wants it
+    # (the process waits for it: the busy timeout), whatever the machine's speed.
+    hub_lock = sqlite3.connect(str(hub.database), isolation_level=None, timeout=30)
+    hub_lock.execute("BEGIN IMMEDIATE")
 
     first = SyncDialog(ctx)
     qtbot.addWidget(first)
@@ -152,15 +157,18 @@ def test_sync_action_runs_the_sync_process_cancel_then_again(qtbot, sites, monke
     first.start()
     qtbot.waitUntil(lambda: "to send" in first.phase_label.text()
                     or first.state != first.RUNNING, timeout=30_000)
-    assert first.state == first.RUNNING
+    assert first.state == first.RUNNING  # (waiting for the hub: nothing sent yet)
+    hub_lock.execute("COMMIT")
 
-    def sent() -> int:  # batches the hub has taken so far (its !synced markers)
-        return hub.execute_sql("SELECT COUNT(*) FROM journal WHERE field = '!synced'"
-                               ).fetchone()[0]
+    def acknowledged() -> bool:  # the replica knows some batches are on the hub
+        return status(replica)["unpushed_rows"] < waiting
 
-    qtbot.waitUntil(lambda: sent() > 0 or first.state != first.RUNNING, timeout=30_000)
+    qtbot.waitUntil(lambda: acknowledged() or first.state != first.RUNNING, timeout=30_000)
+    hub_lock.execute("BEGIN IMMEDIATE")  # the next hub transaction waits: Cancel lands there
     first.cancel()
     qtbot.waitUntil(lambda: first.state != first.RUNNING, timeout=30_000)
+    hub_lock.execute("COMMIT")
+    hub_lock.close()
     assert first.state == first.CANCELLED
     assert "Sync stopped" in first.result_label.text()
     assert 0 < status(replica)["unpushed_rows"] < waiting  # stopped halfway through the push
