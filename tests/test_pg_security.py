@@ -8,36 +8,17 @@ outside the role: PostgreSQL refuses them (an error, or rows that are not there)
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.pg_secured import HOST, PORT, SUPER, cli, secured_database, superuser
+
 psycopg2 = pytest.importorskip("psycopg2")
 
-HOST, PORT = "127.0.0.1", 5432
-SUPER = f"postgresql://postgres@{HOST}:{PORT}"
-ROOT = Path(__file__).resolve().parents[1]
+
 PASSWORD = "correct horse battery"
-
-
-def _superuser():
-    try:
-        conn = psycopg2.connect(f"{SUPER}/postgres", connect_timeout=3)
-    except psycopg2.Error as exc:
-        pytest.skip(f"no PostgreSQL superuser at {HOST}:{PORT}: {str(exc).strip()}")
-    conn.autocommit = True
-    return conn
-
-
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = dict(os.environ, ITSMDESK_LANG="en", **(env or {}))
-    full.pop("ITSMDESK_DB", None)
-    return subprocess.run([sys.executable, "-m", "itsmdesk", *args], cwd=ROOT, env=full,
-                          capture_output=True, text=True, timeout=120, check=False)
 
 
 class Shared:
@@ -69,41 +50,13 @@ ROLE_LOGINS = {"requester": "rita", "agent": "alf", "team_lead": "tess",
 
 @pytest.fixture(scope="module")
 def shared():
-    su = _superuser()
     s = Shared()
     s.logins = {role: f"{login}_{s.tag}" for role, login in ROLE_LOGINS.items()}
-    with su.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{s.dbname}"')
-    from itsmdesk.models import db
-
-    saved = db.obj
-    try:
-        # the superuser runs setup-shared: no password on the command line (trust here; the
-        # new administrator's password comes from the environment)
-        done = _cli("admin", "setup-shared", f"{SUPER}/{s.dbname}", "--admin",
-                    s.login("administrator"), "--name", "Ada Admin", "--prefix", s.prefix,
-                    env={"ITSMDESK_NEW_PASSWORD": PASSWORD})
-        assert done.returncode == 0, done.stderr
-        assert PASSWORD not in done.stdout + done.stderr
+    # the superuser runs setup-shared: no password on the command line (trust here; the new
+    # administrator's password comes from the environment)
+    with secured_database(s.dbname, s.prefix, s.tag, s.login("administrator"), PASSWORD):
         _seed(s)
         yield s
-    finally:
-        try:
-            if db.obj is not None and db.obj is not saved:
-                db.obj.close()
-        except Exception:  # noqa: BLE001
-            pass
-        db.initialize(saved)
-        with su.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (s.dbname,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{s.dbname}"')
-            cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s OR rolname LIKE %s "
-                        "ORDER BY rolname LIKE %s", (f"%\\_{s.tag}", f"{s.prefix}\\_%",
-                                                      f"{s.prefix}\\_%"))
-            for (role,) in cur.fetchall():
-                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
-        su.close()
 
 
 def _seed(s: Shared) -> None:
@@ -486,9 +439,9 @@ def test_a_forged_who_gets_the_session_s_person(shared):
 
 
 # -- the CLI ----------------------------------------------------------------------------------------
-def test_an_administrator_adds_a_login_through_the_cli(shared):
+def test_an_administrator_adds_a_login_through_thecli(shared):
     login = f"rick_{shared.tag}"
-    done = _cli("--db", f"postgresql://{shared.login('administrator')}@{HOST}:{PORT}/"
+    done = cli("--db", f"postgresql://{shared.login('administrator')}@{HOST}:{PORT}/"
                 f"{shared.dbname}", "admin", "add-login", login, "--role", "release_manager",
                 "--role", "agent", "--name", "Rick Release",
                 env={"ITSMDESK_PASSWORD": PASSWORD, "ITSMDESK_NEW_PASSWORD": "rick's secret 1"})
@@ -510,7 +463,7 @@ def test_an_administrator_adds_a_login_through_the_cli(shared):
     finally:
         su.close()
     # someone who is not an administrator cannot
-    done = _cli("--db", f"postgresql://{shared.login('agent')}@{HOST}:{PORT}/{shared.dbname}",
+    done = cli("--db", f"postgresql://{shared.login('agent')}@{HOST}:{PORT}/{shared.dbname}",
                 "admin", "add-login", f"eve_{shared.tag}", "--role", "administrator",
                 env={"ITSMDESK_PASSWORD": PASSWORD, "ITSMDESK_NEW_PASSWORD": "eve's secret 1"})
     assert done.returncode != 0
@@ -523,7 +476,7 @@ def test_an_administrator_adds_a_login_through_the_cli(shared):
 
 
 def test_setup_shared_runs_again_as_an_upgrade(shared):
-    done = _cli("admin", "setup-shared", f"{SUPER}/{shared.dbname}", "--admin",
+    done = cli("admin", "setup-shared", f"{SUPER}/{shared.dbname}", "--admin",
                 shared.login("administrator"), "--prefix", shared.prefix)
     assert done.returncode == 0, done.stderr
     assert "was there already" in done.stdout
@@ -596,7 +549,7 @@ def test_the_services_work_through_the_grants_as_each_person(shared):
 def test_a_database_set_up_the_old_way_is_taken_over(tmp_path):
     """installer/README.md used to make every workstation the database's owner: setup-shared
     takes the tables, sequences, functions and the database itself away from that role."""
-    su = _superuser()
+    su = superuser()
     tag = uuid.uuid4().hex[:8]
     name, prefix = f"itsmdesk_old_{tag}", f"itold{tag}"
     owner = f"shared_owner_{tag}"  # (what every workstation used to log in as)
@@ -606,10 +559,10 @@ def test_a_database_set_up_the_old_way_is_taken_over(tmp_path):
     old_url = f"postgresql://{owner}@{HOST}:{PORT}/{name}"
     try:
         # (with an administrator made the old way: a person with a login, no login role)
-        done = _cli("--db", old_url, "init", "--admin", f"boss_{tag}",
+        done = cli("--db", old_url, "init", "--admin", f"boss_{tag}",
                     env={"ITSMDESK_PASSWORD": PASSWORD, "ITSMDESK_NEW_PASSWORD": PASSWORD})
         assert done.returncode == 0, done.stderr
-        done = _cli("admin", "setup-shared", f"{SUPER}/{name}", "--admin", f"boss_{tag}",
+        done = cli("admin", "setup-shared", f"{SUPER}/{name}", "--admin", f"boss_{tag}",
                     "--prefix", prefix, env={"ITSMDESK_NEW_PASSWORD": PASSWORD})
         assert done.returncode == 0, done.stderr
         def connect_old():
@@ -751,11 +704,11 @@ def test_a_cab_decision_through_the_services_needs_the_votes(shared):
         database.close()
 
 
-def test_a_refusal_by_the_database_is_a_sentence_in_the_cli(shared):
+def test_a_refusal_by_the_database_is_a_sentence_in_thecli(shared):
     """What PostgreSQL refuses a login (here: a requester counting problems and CAB meetings)
     reaches the person as a sentence naming the refusal, never as the catch-all with the
     driver's exception type."""
-    done = _cli("--db", f"postgresql://{shared.login('requester')}@{HOST}:{PORT}/{shared.dbname}",
+    done = cli("--db", f"postgresql://{shared.login('requester')}@{HOST}:{PORT}/{shared.dbname}",
                 "stats", env={"ITSMDESK_PASSWORD": PASSWORD, "ITSMDESK_USER": ""})
     assert done.returncode == 2, (done.returncode, done.stderr)
     assert "The shared database refused this for your account" in done.stderr
@@ -775,7 +728,7 @@ def test_on_a_secured_database_connecting_is_signing_in(shared, tmp_path):
     finally:
         database.close()
     # an agent may not add a login: refused as the agent (the CLI knew who it was), in a sentence
-    done = _cli("--db", f"postgresql://{shared.login('agent')}@{HOST}:{PORT}/{shared.dbname}",
+    done = cli("--db", f"postgresql://{shared.login('agent')}@{HOST}:{PORT}/{shared.dbname}",
                 "people", "add", f"mal_{shared.tag}", "--name", "Mal", "--role", "administrator",
                 env={"ITSMDESK_PASSWORD": PASSWORD, "ITSMDESK_NEW_PASSWORD": "mal's secret 1",
                      "ITSMDESK_USER": ""})

@@ -25,39 +25,18 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.pg_secured import HOST, PORT, SUPER, cli, secured_database
+
 psycopg2 = pytest.importorskip("psycopg2")
 
-HOST, PORT = "127.0.0.1", 5432
-SUPER = f"postgresql://postgres@{HOST}:{PORT}"
-ROOT = Path(__file__).resolve().parents[1]
+
 PASSWORD = "correct horse battery"
-
-
-def _superuser():
-    try:
-        conn = psycopg2.connect(f"{SUPER}/postgres", connect_timeout=3)
-    except psycopg2.Error as exc:
-        pytest.skip(f"no PostgreSQL superuser at {HOST}:{PORT}: {str(exc).strip()}")
-    conn.autocommit = True
-    return conn
-
-
-def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
-    full = dict(os.environ, ITSMDESK_LANG="en", **(env or {}))
-    for name in ("ITSMDESK_DB", "ITSMDESK_USER", "ITSMDESK_PASSWORD"):
-        if name not in (env or {}):
-            full.pop(name, None)
-    full["PYTHONPATH"] = os.pathsep.join([str(ROOT), full.get("PYTHONPATH", "")])
-    return subprocess.run([sys.executable, "-m", "itsmdesk", *args], cwd=ROOT, env=full,
-                          capture_output=True, text=True, timeout=180, check=False)
 
 
 class Hub:
@@ -95,37 +74,10 @@ class Hub:
 
 @pytest.fixture(scope="module")
 def hub():
-    su = _superuser()
     h = Hub()
-    with su.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{h.dbname}"')
-    from itsmdesk.models import db
-
-    saved = db.obj
-    try:
-        done = _cli("admin", "setup-shared", f"{SUPER}/{h.dbname}", "--admin",
-                    h.logins["administrator"], "--name", "Ada Admin", "--prefix", h.prefix,
-                    env={"ITSMDESK_NEW_PASSWORD": PASSWORD})
-        assert done.returncode == 0, done.stderr
+    with secured_database(h.dbname, h.prefix, h.tag, h.logins["administrator"], PASSWORD):
         _seed(h)
         yield h
-    finally:
-        try:
-            if db.obj is not None and db.obj is not saved:
-                db.obj.close()
-        except Exception:  # noqa: BLE001
-            pass
-        db.initialize(saved)
-        with su.cursor() as cur:
-            cur.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                        "WHERE datname = %s AND pid <> pg_backend_pid()", (h.dbname,))
-            cur.execute(f'DROP DATABASE IF EXISTS "{h.dbname}"')
-            cur.execute("SELECT rolname FROM pg_roles WHERE rolname LIKE %s OR rolname LIKE %s "
-                        "ORDER BY rolname LIKE %s", (f"%\\_{h.tag}", f"{h.prefix}\\_%",
-                                                      f"{h.prefix}\\_%"))
-            for (role,) in cur.fetchall():
-                cur.execute(f'DROP ROLE IF EXISTS "{role}"')
-        su.close()
 
 
 def _seed(h: Hub) -> None:
@@ -180,7 +132,7 @@ def _person(h: Hub, role: str):
 
 def _make_replica(h: Hub, tmp_path: Path, name: str) -> Path:
     path = tmp_path / f"{name}.db"
-    done = _cli("replica", "create", "--from", h.url("administrator"), "--site", "OSL",
+    done = cli("replica", "create", "--from", h.url("administrator"), "--site", "OSL",
                 str(path), env={"ITSMDESK_PASSWORD": PASSWORD})
     assert done.returncode == 0, done.stdout + done.stderr
     assert PASSWORD not in done.stdout + done.stderr
@@ -189,7 +141,7 @@ def _make_replica(h: Hub, tmp_path: Path, name: str) -> Path:
 
 def _sync(h: Hub, path: Path, role: str) -> subprocess.CompletedProcess:
     """``itsmdesk sync`` at the site, run by ``role``'s login (the hub's URL names it)."""
-    return _cli("--db", f"sqlite:///{path}", "sync", "--hub", h.url(role), "--json",
+    return cli("--db", f"sqlite:///{path}", "sync", "--hub", h.url(role), "--json",
                 env={"ITSMDESK_PASSWORD": PASSWORD})
 
 
@@ -217,7 +169,7 @@ def test_only_the_maker_signs_in_on_a_replica_of_a_secured_hub(hub, tmp_path):
             accounts.sign_in(hub.logins["agent"], PASSWORD)
         assert not database.execute_sql(
             "SELECT COUNT(*) FROM journal WHERE field = 'password_hash'").fetchone()[0]
-    done = _cli("--db", f"sqlite:///{path}", "replica", "status", "--json",
+    done = cli("--db", f"sqlite:///{path}", "replica", "status", "--json",
                 env={"ITSMDESK_USER": hub.logins["administrator"], "ITSMDESK_PASSWORD": PASSWORD})
     assert done.returncode == 0, done.stderr
     done = _sync(hub, path, "agent")  # nothing to send: a sync all the same
@@ -314,10 +266,10 @@ def test_a_row_the_operator_may_not_write_is_refused_whole_then_synced_by_its_ro
 
     # carried to the hub instead and imported there by the agent: the same sentence
     carried = tmp_path / "ci.itsync"
-    done = _cli("--db", f"sqlite:///{path}", "sync", "export-bundle", str(carried))
+    done = cli("--db", f"sqlite:///{path}", "sync", "export-bundle", str(carried))
     assert done.returncode == 0, done.stderr
     hub_url = f"postgresql://{hub.logins['agent']}@{HOST}:{PORT}/{hub.dbname}"
-    done = _cli("--db", hub_url, "sync", "import-bundle", str(carried),
+    done = cli("--db", hub_url, "sync", "import-bundle", str(carried),
                 env={"ITSMDESK_PASSWORD": PASSWORD})
     assert done.returncode != 0 and "may not write ci" in done.stderr, done.stderr
     assert "Traceback" not in done.stderr
