@@ -177,6 +177,41 @@ def test_only_the_maker_signs_in_on_a_replica_of_a_secured_hub(hub, tmp_path):
     assert json.loads(done.stdout)["pushed_batches"] == 0
 
 
+def test_the_maker_gives_the_site_local_passwords(hub, tmp_path):
+    """The administrator who made the replica gives an agent of the site a password there
+    (the CLI's ``people password``): kept in the replica only, the hub's PostgreSQL password
+    unchanged; the agent signs in at the site, changes it, and syncs: nothing but a note in
+    the person's history reaches the hub, and no conflict."""
+    from itsmdesk.errors import SignInError
+    from itsmdesk.services import accounts
+
+    path = _make_replica(hub, tmp_path, "passwords")
+    agent = hub.logins["agent"]
+    before = hub.read("SELECT version FROM person WHERE login = %s", (agent,))
+    done = cli("--db", f"sqlite:///{path}", "people", "password", agent,
+               env={"ITSMDESK_USER": hub.logins["administrator"], "ITSMDESK_PASSWORD": PASSWORD,
+                    "ITSMDESK_NEW_PASSWORD": "site password 1"})
+    assert done.returncode == 0, done.stderr
+    with replica_db(path) as database:
+        me = accounts.sign_in(agent, "site password 1")
+        accounts.set_own_password(me, "site password 1", "site password 2")
+        accounts.sign_in(agent, "site password 2")
+        with pytest.raises(SignInError):
+            accounts.sign_in(agent, PASSWORD)  # (the hub's password is the hub's)
+        rows = database.execute_sql("SELECT field, new FROM journal WHERE field LIKE '%password%'"
+                                    ).fetchall()
+        assert rows == [("!password", "(set on replica OSL)")]
+    done = _sync(hub, path, "agent")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["conflicts"] == []
+    assert hub.read("SELECT version FROM person WHERE login = %s", (agent,)) == before
+    assert hub.read("SELECT new FROM journal WHERE field = '!password'") == [
+        ("(set on replica OSL)",)]
+    conn = psycopg2.connect(host=HOST, port=PORT, dbname=hub.dbname, user=agent,
+                            password=PASSWORD, connect_timeout=5)  # unchanged on the hub
+    conn.close()
+
+
 def test_sync_applies_what_the_operator_may_write_journal_names_the_operator(hub, tmp_path):
     """Offline edits (a team lead's incident field, an agent's note); the administrator may not
     write incidents on the hub: refused in a sentence, nothing applied, the rows wait; the agent

@@ -29,14 +29,17 @@ _NOT_CLONED = {"journal", "schema_info"}
 _LOCAL_COLUMNS = {"gid", "source_gid", "target_gid"}
 
 
-def set_local_password(database: pw.Database, login: str, password_hash: str) -> bool:
+def set_local_password(database: pw.Database, login: str, password_hash: str,
+                       replace: bool = False) -> bool:
     """Let the person with ``login`` sign in to the replica ``database`` with the password the
-    hash was made from, when they have no local password (a hub secured with PostgreSQL's own
-    logins keeps none).  Local sign-in data, like the bookkeeping: never journalled, never
-    synced.  True when it was set."""
+    hash was made from: when they have no local password (a hub secured with PostgreSQL's own
+    logins keeps none), or always with ``replace``.  Local sign-in data, like the bookkeeping:
+    never journalled as a change, never synced (each database keeps its own passwords).  True
+    when it was set."""
+    only_unset = "" if replace else ' AND "password_hash" IS NULL'
     cursor = database.execute_sql(
         f'UPDATE "person" SET "password_hash" = {database.param} '
-        f'WHERE "login" = {database.param} AND "password_hash" IS NULL', (password_hash, login))
+        f'WHERE "login" = {database.param}{only_unset}', (password_hash, login))
     return cursor.rowcount == 1
 
 

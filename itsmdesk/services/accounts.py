@@ -83,6 +83,13 @@ def _local() -> bool:
     return not isinstance(db.obj, pw.PostgresqlDatabase)
 
 
+def _replica_site() -> str:
+    """The site of the replica this database is ('' for a database that is not one)."""
+    from itsmdesk.models import replica as storage
+
+    return storage.read_meta(db.obj).get("site", "")
+
+
 # -- reading ----------------------------------------------------------------------------------------
 def has_accounts() -> bool:
     """Whether anyone can sign in to this database (then sign-in and roles are enforced)."""
@@ -238,7 +245,19 @@ def set_password(login: str, new_password: str, actor: Actor,
                 raise SignInError(N_("The old password is wrong."))
         elif not own or old_password is None:
             require(actor, "people.manage")
-        if _local():
+        if _local() and _replica_site():
+            # A replica's passwords are its own (the hub keeps its own, or PostgreSQL does):
+            # set here only, no change for the sync to carry.  An administrator setting
+            # someone's leaves a note in the person's history (it syncs as a note); one's own
+            # leaves none (the hub would take a note on a person from an administrator only).
+            from itsmdesk.models import replica as storage
+
+            storage.set_local_password(db.obj, person.login or "", hash_password(new_password),
+                                       replace=True)
+            if not own:
+                records.note(Person, person.id, "password",
+                             f"(set on replica {_replica_site()})", actor)
+        elif _local():
             records.update(Person, person.id, None, {"password_hash": hash_password(new_password)},
                            actor)
         else:

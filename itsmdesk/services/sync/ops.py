@@ -204,8 +204,8 @@ class _Group:
             if b.batch in self.seen:
                 continue
             for row in b.rows:
-                if row[0] in self.kinds and row[0] != MARKER_KIND:
-                    wanted.setdefault(row[0], set()).add(row[1])
+                if row[0] in self.kinds and row[0] != MARKER_KIND and row[3][:1] != "!":
+                    wanted.setdefault(row[0], set()).add(row[1])  # (notes need no lock)
         chunks: list[tuple[str, list[Any]]] = []
         for kind, record_ids in wanted.items():
             model = self.kinds[kind]
@@ -363,7 +363,10 @@ class _Merge:
         return out
 
     # -- the hub's side of a record ---------------------------------------------------------------
-    def record(self, kind: str, record_id: Any, ref: str | None) -> Any:
+    def record(self, kind: str, record_id: Any, ref: str | None, lock: bool = True) -> Any:
+        """The hub's record (None: not there).  ``lock=False`` for a note's: it changes no
+        data, so it neither waits for nor holds up a workstation's save, and an operator who
+        may not change the record (PostgreSQL refuses them FOR UPDATE) can still sync it."""
         key = (kind, record_id)
         if key not in self.current and key in self.group.records:
             self.current[key] = self.group.records[key]
@@ -377,9 +380,11 @@ class _Merge:
                 row = None
                 if model is not None:
                     query = model.select().where(model.id == record_id)
-                    if self.pg:  # a workstation's save of the same record waits for us
+                    if self.pg and lock:  # a workstation's save of the record waits for us
                         query = query.for_update()
                     row = query.first()
+            if not lock:
+                return row  # (not kept: a later row of the batch that writes it locks it)
             self.current[key] = row
         return self.current[key]
 
@@ -517,7 +522,7 @@ class _Merge:
             self.refuse(row, refused)
             return
         if name.startswith("!"):
-            self.accept(row, self.record(kind, record_id, ref))
+            self.accept(row, self.record(kind, record_id, ref, lock=False))
             return
         if name == records.CREATED:
             if self.record(kind, record_id, ref) is None:
@@ -563,7 +568,7 @@ class _Merge:
     def refuse(self, row: tuple, action: str) -> None:
         """A row its author may not make on the hub: kept as a conflict, the replica put back."""
         kind, record_id, ref, name, old, new = row[:6]
-        current = self.record(kind, record_id, ref)
+        current = self.record(kind, record_id, ref, lock=not name.startswith("!"))
         revert: list[tuple] = []
         restore: list[tuple] | None = None
         hub_value = None
