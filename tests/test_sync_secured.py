@@ -8,8 +8,10 @@ this file pins down (see docs/sync.md, "On a secured hub"):
 
 * an administrator can make a replica (the hub's identity and the site's key go into
   ``schema_info``: an INSERT policy for administrators on ``sync.*`` keys);
-* nobody signs in on such a replica (people there have no local password; PostgreSQL keeps
-  them), so ``itsmdesk sync`` takes the hub's login as the operator;
+* people there have no local password (PostgreSQL keeps them): the replica's maker signs in
+  with the password the hub took, and (an administrator) gives the others site passwords,
+  kept in the replica only; ``itsmdesk sync`` takes the hub's login as the operator when
+  nobody is signed in;
 * a sync whose rows the operator's roles may write is applied; the hub's journal names the
   OPERATOR as who wrote each row (the record's ``updated_by`` keeps the author from the site);
 * a sync with a row the operator may not write (an incident's field for an administrator, a CI
