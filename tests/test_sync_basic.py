@@ -16,7 +16,7 @@ from itsmdesk.models.base import db as proxy
 from itsmdesk.models.incident import Incident, WorkLog
 from itsmdesk.models.journal import JournalEntry
 from itsmdesk.models.migrations import LATEST_VERSION
-from itsmdesk.services import people, replay
+from itsmdesk.services import people, records, replay
 from itsmdesk.services.context import set_site
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.session import open_database
@@ -389,4 +389,27 @@ def test_a_hub_edit_between_two_hub_transactions_of_one_push_is_a_conflict(hub, 
         with on(database):
             row = Incident.get_by_id(ids["first"])
             assert (row.title, row.description, row.impact) == ("Oslo 2", "Desk says", 1)
+    assert _dump(hub_db) == _dump(replica)
+
+
+def test_a_note_then_a_refused_delete_in_one_push_keeps_the_note(hub, tmp_path):
+    """A site adds a note to a ticket, then deletes the ticket, which the hub edited meanwhile:
+    the delete is refused (a person decides) and the ticket comes back at the site with every
+    note, the site's own one too, although both batches went to the hub in one transaction
+    (found by the property test: the note was not yet in the hub's tables when the refused
+    delete's rows were made)."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    with on(replica, "OSL"):
+        incidents.add_work_log(ids["second"], "Oslo looked at it")
+        records.delete(Incident, ids["second"], None)
+    with on(hub_db):
+        incidents.update_incident(ids["second"], None, {"description": "hub edit"})
+    report = engine.sync_with(replica, hub_db)
+    assert [c["reason"] for c in report.conflicts] == ["edited on the hub"]
+    for database in (hub_db, replica):
+        with on(database):
+            assert Incident.get_by_id(ids["second"]).description == "hub edit"
+            notes = {w.text for w in WorkLog.select().where(WorkLog.incident == ids["second"])}
+            assert notes == {"Oslo looked at it"}
     assert _dump(hub_db) == _dump(replica)

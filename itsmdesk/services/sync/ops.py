@@ -285,6 +285,21 @@ class _Group:
                 cache.journal[(kind, r[1])].append(r[2:])
         return cache.journal
 
+    def reads_child_rows(self, op: Batch) -> bool:
+        """Whether merging ``op`` reads child rows from the hub's tables: a delete (the rows
+        that put the record back if it is refused), a child row changed (the hub's row to
+        compare), a child row refused (the hub's row to put back).  The group's mirror keeps
+        records, not child rows, so what the batches before accepted must be in the tables
+        first (a note added, then its incident's delete refused: the note comes back too)."""
+        for row in op.rows:
+            name = row[3]
+            if name == records.DELETED:
+                return True
+            if name[-1:] in "+~-" and name[:-1] in self.children and (
+                    name[-1] == "~" or self.gate.refusal(row) is not None):
+                return True
+        return False
+
     @property
     def own(self) -> set[Any]:
         """The site's batches applied since the oldest base (read only when a record outside
@@ -736,6 +751,9 @@ def apply_batches(batches: list[Batch], operator: Actor = SYSTEM,
                 out.append(Outcome(op.batch, seen=True, rows=len(op.rows)))
                 continue
             group.seen.add(op.batch)
+            if rows and group.reads_child_rows(op):
+                replay.apply(rows, keep_journal=True)  # (the batches before, in the tables)
+                rows = []
             merge = _Merge(op, operator, group)
             for row in op.rows:
                 merge.merge(tuple(row))
