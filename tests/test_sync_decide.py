@@ -266,6 +266,34 @@ def test_an_edit_of_a_record_the_hub_deleted_goes_to_a_person(hub, tmp_path):
         replica.close()
 
 
+def test_a_note_added_to_a_record_the_hub_deleted_brings_it_back(hub, tmp_path):
+    """The site's note on an incident the hub deleted is a conflict a person may decide for
+    the site: the incident comes back (as it was deleted) with the note, on both sides."""
+    hub_db, _info, ids = hub
+    replica = _make_replica(hub, tmp_path)
+    try:
+        with on(replica, "OSL"):
+            incidents.add_work_log(ids["second"], "Oslo: still slow")
+        with on(hub_db):
+            records.delete(Incident, ids["second"], None)
+        engine.sync_with(replica, hub_db)
+        with on(replica):
+            assert Incident.get_or_none(Incident.id == ids["second"]) is None
+            [note] = decide.conflicts().items
+            assert (note.field, note.reason) == ("work_log+", decide.DELETED_ON_HUB)
+            assert note.replica_decidable
+            decide.decide(note.journal_id, "replica")
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
+        with on(hub_db):
+            assert Incident.get_by_id(ids["second"]).title == "VPN slow"
+            assert [w.text for w in WorkLog.select().where(WorkLog.incident == ids["second"])
+                    ] == ["Oslo: still slow"]
+            assert decide.conflicts().items == []
+    finally:
+        replica.close()
+
+
 @pytest.mark.parametrize("where", ["replica", "hub"])
 def test_a_record_the_hub_deleted_comes_back_with_its_child_rows(hub, tmp_path, where):
     """Taking the site's edit over the hub's delete brings back the record's work log as the
@@ -321,6 +349,18 @@ def test_a_record_the_hub_deleted_comes_back_with_its_child_rows(hub, tmp_path, 
                 assert sorted((c.field, c.reason) for c in decide.conflicts().items) == [
                     ("work_log+", decide.DELETED_ON_HUB),
                     ("work_log~text", "changed on both sides")]
+        # the note the site added after the hub's delete: its side taken too, on the same side
+        with on(side):
+            [note] = [c for c in decide.conflicts().items if c.field == "work_log+"]
+            assert note.replica_decidable
+            decide.decide(note.journal_id, "replica")
+        engine.sync_with(replica, hub_db)
+        assert _dump(replica) == _dump(hub_db)
+        for database in (hub_db, replica):
+            with on(database):
+                texts = {w.text for w in WorkLog.select().where(WorkLog.incident == ids["first"])}
+                assert texts == {t for _i, t, _p, _m in before} | {"Oslo: after the hub's delete"}
+                assert [c.field for c in decide.conflicts().items] == ["work_log~text"]
     finally:
         replica.close()
 

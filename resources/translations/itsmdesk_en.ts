@@ -14692,71 +14692,76 @@ Local journal rows waiting to be sent: {n}</source>
     </message>
     <message>
         <location filename="_service_messages.py" line="537"/>
+        <source>{record}: the row the replica added cannot be added back (it refers to something deleted since); keep the hub&apos;s side.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="538"/>
         <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub&apos;s.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561"/>
+        <location filename="_service_messages.py" line="562"/>
         <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562"/>
+        <location filename="_service_messages.py" line="563"/>
         <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563"/>
+        <location filename="_service_messages.py" line="564"/>
         <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="564"/>
+        <location filename="_service_messages.py" line="565"/>
         <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569"/>
+        <location filename="_service_messages.py" line="570"/>
         <source>{value} is already held by {record}: two records cannot share {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570"/>
+        <location filename="_service_messages.py" line="571"/>
         <source>{value} is also given on line {first}: two records cannot share {fields}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="572"/>
+        <location filename="_service_messages.py" line="573"/>
         <source>{value} is not a finite number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="577"/>
+        <location filename="_service_messages.py" line="578"/>
         <source>{value} is not on the scale {low} to {high}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="578"/>
+        <location filename="_service_messages.py" line="579"/>
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="580"/>
+        <location filename="_service_messages.py" line="581"/>
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="581"/>
+        <location filename="_service_messages.py" line="582"/>
         <source>{where} is not an itsmdesk database.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="582"/>
+        <location filename="_service_messages.py" line="583"/>
         <source>{who} may not record another member&apos;s vote: that needs the role change manager.</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="583"/>
+        <location filename="_service_messages.py" line="584"/>
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation type="unfinished"></translation>
     </message>
@@ -15581,167 +15586,167 @@ Local journal rows waiting to be sent: {n}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538"/>
+        <location filename="_service_messages.py" line="539"/>
         <source>{ref} cannot be approved against the CAB&apos;s votes ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539"/>
+        <location filename="_service_messages.py" line="540"/>
         <source>{ref} cannot go from {old} to {new}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540"/>
+        <location filename="_service_messages.py" line="541"/>
         <source>{ref} has no CAB approval ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541"/>
+        <location filename="_service_messages.py" line="542"/>
         <source>{ref} has no workaround to apply</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542"/>
+        <location filename="_service_messages.py" line="543"/>
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543"/>
+        <location filename="_service_messages.py" line="544"/>
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544"/>
+        <location filename="_service_messages.py" line="545"/>
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545"/>
+        <location filename="_service_messages.py" line="546"/>
         <source>{ref} is {status}; a review follows implementation</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546"/>
+        <location filename="_service_messages.py" line="547"/>
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547"/>
+        <location filename="_service_messages.py" line="548"/>
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548"/>
+        <location filename="_service_messages.py" line="549"/>
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549"/>
+        <location filename="_service_messages.py" line="550"/>
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550"/>
+        <location filename="_service_messages.py" line="551"/>
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551"/>
+        <location filename="_service_messages.py" line="552"/>
         <source>{release} already delivers &apos;{name}&apos;</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552"/>
+        <location filename="_service_messages.py" line="553"/>
         <source>{release} bundles no change; add the approved changes first</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553"/>
+        <location filename="_service_messages.py" line="554"/>
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554"/>
+        <location filename="_service_messages.py" line="555"/>
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555"/>
+        <location filename="_service_messages.py" line="556"/>
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="556"/>
+        <location filename="_service_messages.py" line="557"/>
         <source>{report} needs --{option} REF</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="557"/>
+        <location filename="_service_messages.py" line="558"/>
         <source>{src} already {type} {tgt}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="558"/>
+        <location filename="_service_messages.py" line="559"/>
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="559"/>
+        <location filename="_service_messages.py" line="560"/>
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560"/>
+        <location filename="_service_messages.py" line="561"/>
         <source>{table}: reference {ref} used {n} times</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="565"/>
+        <location filename="_service_messages.py" line="566"/>
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566"/>
+        <location filename="_service_messages.py" line="567"/>
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="567"/>
+        <location filename="_service_messages.py" line="568"/>
         <source>{text} is not years like 2026-2030</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568"/>
+        <location filename="_service_messages.py" line="569"/>
         <source>{type} change</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571"/>
+        <location filename="_service_messages.py" line="572"/>
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="573"/>
+        <location filename="_service_messages.py" line="574"/>
         <source>{value} is not a number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574"/>
+        <location filename="_service_messages.py" line="575"/>
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="575"/>
+        <location filename="_service_messages.py" line="576"/>
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="576"/>
+        <location filename="_service_messages.py" line="577"/>
         <source>{value} is not a whole number</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="579"/>
+        <location filename="_service_messages.py" line="580"/>
         <source>{value} matches none of the date formats {formats}</source>
         <translation type="unfinished"></translation>
     </message>

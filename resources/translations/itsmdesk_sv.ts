@@ -14710,71 +14710,76 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
     </message>
     <message>
         <location filename="_service_messages.py" line="537" />
+        <source>{record}: the row the replica added cannot be added back (it refers to something deleted since); keep the hub's side.</source>
+        <translation>{record}: raden som repliken lade till kan inte läggas tillbaka (den hänvisar till något som tagits bort sedan dess); behåll navets sida.</translation>
+    </message>
+    <message>
+        <location filename="_service_messages.py" line="538" />
         <source>{record}: the row the replica changed is no longer there, so its value cannot be taken; keep the hub's.</source>
         <translation>{record}: raden som repliken ändrade finns inte längre, så dess värde kan inte tas; behåll navets.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="561" />
+        <location filename="_service_messages.py" line="562" />
         <source>{table}: the unique index on external keys is missing (two imports at once could double records)</source>
         <translation>{table}: det unika indexet på externa nycklar saknas (två importer samtidigt kan dubblera poster)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="562" />
+        <location filename="_service_messages.py" line="563" />
         <source>{table}: {n} external key(s) held by more than one record, e.g. {examples}</source>
         <translation>{table}: {n} extern(a) nyckel/nycklar finns på mer än en post, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="563" />
+        <location filename="_service_messages.py" line="564" />
         <source>{table}: {n} record(s) held an external key another record already had and were renamed to KEY#dup-N, e.g. {examples}; merge or delete them</source>
         <translation>{table}: {n} post(er) hade en extern nyckel som en annan post redan hade och döptes om till NYCKEL#dup-N, t.ex. {examples}; slå ihop eller ta bort dem</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="564" />
+        <location filename="_service_messages.py" line="565" />
         <source>{table}: {n} record(s) with a {field} that is not allowed, e.g. {examples}</source>
         <translation>{table}: {n} post(er) med ett värde i {field} som inte är tillåtet, t.ex. {examples}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="569" />
+        <location filename="_service_messages.py" line="570" />
         <source>{value} is already held by {record}: two records cannot share {fields}</source>
         <translation>{value} används redan av {record}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="570" />
+        <location filename="_service_messages.py" line="571" />
         <source>{value} is also given on line {first}: two records cannot share {fields}</source>
         <translation>{value} anges också på rad {first}: två poster kan inte dela {fields}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="572" />
+        <location filename="_service_messages.py" line="573" />
         <source>{value} is not a finite number</source>
         <translation>{value} är inte ett ändligt tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="577" />
+        <location filename="_service_messages.py" line="578" />
         <source>{value} is not on the scale {low} to {high}</source>
         <translation>{value} ligger inte på skalan {low} till {high}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="578" />
+        <location filename="_service_messages.py" line="579" />
         <source>{value} is too large: a whole number here is between {min} and {max}</source>
         <translation>{value} är för stort: ett heltal här ligger mellan {min} och {max}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="580" />
+        <location filename="_service_messages.py" line="581" />
         <source>{where} has schema version {found}, newer than this itsmdesk understands ({ours}); upgrade itsmdesk. Nothing was changed.</source>
         <translation>{where} har schemaversion {found}, nyare än den här itsmdesk förstår ({ours}); uppgradera itsmdesk. Ingenting ändrades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="581" />
+        <location filename="_service_messages.py" line="582" />
         <source>{where} is not an itsmdesk database.</source>
         <translation>{where} är ingen itsmdesk-databas.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="582" />
+        <location filename="_service_messages.py" line="583" />
         <source>{who} may not record another member's vote: that needs the role change manager.</source>
         <translation>{who} får inte registrera en annan ledamots röst: det kräver rollen ändringsansvarig.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="583" />
+        <location filename="_service_messages.py" line="584" />
         <source>{who} may not {what}: that needs the role {role_name}.</source>
         <translation>{who} får inte {what}: det kräver rollen {role_name}.</translation>
     </message>
@@ -15599,167 +15604,167 @@ Lokala journalrader som väntar på att skickas: {n}</translation>
         <translation>{record} ändrades av {who} {when} UTC efter att du öppnade den (din version {yours}, nu {theirs}); ingenting sparades.</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="538" />
+        <location filename="_service_messages.py" line="539" />
         <source>{ref} cannot be approved against the CAB's votes ({detail})</source>
         <translation>{ref} kan inte godkännas mot CAB:s röster ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="539" />
+        <location filename="_service_messages.py" line="540" />
         <source>{ref} cannot go from {old} to {new}</source>
         <translation>{ref} kan inte gå från {old} till {new}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="540" />
+        <location filename="_service_messages.py" line="541" />
         <source>{ref} has no CAB approval ({detail})</source>
         <translation>{ref} saknar CAB-godkännande ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="541" />
+        <location filename="_service_messages.py" line="542" />
         <source>{ref} has no workaround to apply</source>
         <translation>{ref} har ingen tillfällig lösning att tillämpa</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="542" />
+        <location filename="_service_messages.py" line="543" />
         <source>{ref} is not resolved yet; an article needs the resolution</source>
         <translation>{ref} är inte löst ännu; en artikel behöver lösningen</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="543" />
+        <location filename="_service_messages.py" line="544" />
         <source>{ref} is {status}: changing its risk needs a reason (a new level sends it back for approval)</source>
         <translation>{ref} är {status}: att ändra dess risk kräver en orsak (en ny nivå skickar tillbaka den för godkännande)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="544" />
+        <location filename="_service_messages.py" line="545" />
         <source>{ref} is {status}: its risk is no longer changed</source>
         <translation>{ref} är {status}: dess risk ändras inte längre</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="545" />
+        <location filename="_service_messages.py" line="546" />
         <source>{ref} is {status}; a review follows implementation</source>
         <translation>{ref} är {status}; granskning sker efter genomförandet</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="546" />
+        <location filename="_service_messages.py" line="547" />
         <source>{ref} is {status}; only changes not yet started can be rescheduled</source>
         <translation>{ref} är {status}; endast ändringar som inte har påbörjats kan planeras om</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="547" />
+        <location filename="_service_messages.py" line="548" />
         <source>{ref} needs a planned start before it can be {target}</source>
         <translation>{ref} behöver en planerad start innan den kan bli {target}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="548" />
+        <location filename="_service_messages.py" line="549" />
         <source>{ref} needs an implementation plan and a backout plan before submission</source>
         <translation>{ref} behöver en implementeringsplan och en återställningsplan innan den skickas in</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="549" />
+        <location filename="_service_messages.py" line="550" />
         <source>{ref} was not rejected by the CAB ({detail})</source>
         <translation>{ref} avslogs inte av CAB ({detail})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="550" />
+        <location filename="_service_messages.py" line="551" />
         <source>{ref}: stored SLA {stored} but its history gives {computed} (repair with: itsmdesk sla refresh)</source>
         <translation>{ref}: sparat SLA {stored} men historiken ger {computed} (rätta med: itsmdesk sla refresh)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="551" />
+        <location filename="_service_messages.py" line="552" />
         <source>{release} already delivers '{name}'</source>
         <translation>{release} levererar redan '{name}'</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="552" />
+        <location filename="_service_messages.py" line="553" />
         <source>{release} bundles no change; add the approved changes first</source>
         <translation>{release} innehåller ingen ändring; lägg först till de godkända ändringarna</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="553" />
+        <location filename="_service_messages.py" line="554" />
         <source>{release} cannot move from {old} to {new} (allowed: {allowed})</source>
         <translation>{release} kan inte gå från {old} till {new} (tillåtet: {allowed})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="554" />
+        <location filename="_service_messages.py" line="555" />
         <source>{release} cannot move to {new}: bundled change(s) not approved: {changes}</source>
         <translation>{release} kan inte gå till {new}: ingående ändringar är inte godkända: {changes}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="555" />
+        <location filename="_service_messages.py" line="556" />
         <source>{release} is {status}; waves are deployed once it is approved</source>
         <translation>{release} är {status}; vågor driftsätts när den har godkänts</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="556" />
+        <location filename="_service_messages.py" line="557" />
         <source>{report} needs --{option} REF</source>
         <translation>{report} kräver --{option} REF</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="557" />
+        <location filename="_service_messages.py" line="558" />
         <source>{src} already {type} {tgt}</source>
         <translation>{src} {type} redan {tgt}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="558" />
+        <location filename="_service_messages.py" line="559" />
         <source>{table} row {row}: points at a missing {parent}</source>
         <translation>{table} rad {row}: pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="559" />
+        <location filename="_service_messages.py" line="560" />
         <source>{table}.{column}: {n} row(s) point at a missing {parent}</source>
         <translation>{table}.{column}: {n} rad(er) pekar på en saknad {parent}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="560" />
+        <location filename="_service_messages.py" line="561" />
         <source>{table}: reference {ref} used {n} times</source>
         <translation>{table}: referensen {ref} används {n} gånger</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="565" />
+        <location filename="_service_messages.py" line="566" />
         <source>{text} is not a date (YYYY-MM-DD)</source>
         <translation>{text} är inget datum (ÅÅÅÅ-MM-DD)</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="566" />
+        <location filename="_service_messages.py" line="567" />
         <source>{text} is not a duration like 30m, 8h or 1h30m</source>
         <translation>{text} är ingen tidslängd som 30m, 8h eller 1h30m</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="567" />
+        <location filename="_service_messages.py" line="568" />
         <source>{text} is not years like 2026-2030</source>
         <translation>{text} är inga år som 2026-2030</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="568" />
+        <location filename="_service_messages.py" line="569" />
         <source>{type} change</source>
         <translation>ändring av typen {type}</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="571" />
+        <location filename="_service_messages.py" line="572" />
         <source>{value} is neither true ({true}) nor false ({false})</source>
         <translation>{value} är varken sant ({true}) eller falskt ({false})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="573" />
+        <location filename="_service_messages.py" line="574" />
         <source>{value} is not a number</source>
         <translation>{value} är inte ett tal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="574" />
+        <location filename="_service_messages.py" line="575" />
         <source>{value} is not a number (decimal separator {separator})</source>
         <translation>{value} är inte ett tal (decimaltecken {separator})</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="575" />
+        <location filename="_service_messages.py" line="576" />
         <source>{value} is not a valid {name} (one of: {shown}); add a map</source>
         <translation>{value} är inte ett giltigt värde för {name} (något av: {shown}); lägg till en map</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="576" />
+        <location filename="_service_messages.py" line="577" />
         <source>{value} is not a whole number</source>
         <translation>{value} är inte ett heltal</translation>
     </message>
     <message>
-        <location filename="_service_messages.py" line="579" />
+        <location filename="_service_messages.py" line="580" />
         <source>{value} matches none of the date formats {formats}</source>
         <translation>{value} passar inget av datumformaten {formats}</translation>
     </message>

@@ -124,10 +124,12 @@ class Conflict:
     def replica_decidable(self) -> bool:
         """Whether the replica's side can be taken.  A field of a record the hub deleted can:
         the record comes back as it was deleted (from the journal), its child rows with it, with
-        the replica's value; a child row the hub deleted cannot."""
+        the replica's value; so can a child row the replica added to it (a note: the record
+        comes back, or is back, with it); a child row the hub deleted cannot."""
         child = "+" in self.field or self.field.endswith(("~", "-")) or "~" in self.field
         if self.reason == DELETED_ON_HUB:
-            return not child and not self.is_delete and self.kind != "setting"
+            added = self.field.endswith("+") and self.child_table is not None
+            return (added or not child) and not self.is_delete and self.kind != "setting"
         return self.is_delete or not (self.field.endswith(("+", "~", "-")) or
                                       "+" in self.field)
 
@@ -392,6 +394,29 @@ def _still_linked(child: type[pw.Model], values: dict[str, Any]) -> dict[str, An
     return values
 
 
+def _add_child_back(c: Conflict, child_model: type[pw.Model] | None, actor: Actor) -> None:
+    """The child row the replica added to a record the hub deleted (``c.replica``: its wire
+    row), added to the record that is back: through the write funnel, in the decision's
+    batch."""
+    from itsmdesk.services.replay import _decode
+
+    try:
+        wire = json.loads(c.replica or "")
+    except ValueError:
+        wire = None
+    values = None
+    if child_model is not None and isinstance(wire, dict) and "id" in wire:
+        values = _decode(child_model, wire)
+        values[child_model.PARENT] = c.record_id
+        values = _still_linked(child_model, values)
+    if values is None:
+        raise ValidationError(N_("{record}: the row the replica added cannot be added back (it "
+                                 "refers to something deleted since); keep the hub's side."),
+                              record=_label(c))
+    if not child_model.select(child_model.id).where(child_model.id == values["id"]).exists():
+        records.add_child(child_model, values, actor)  # (the decision's own batch: no check)
+
+
 def _take_replica(c: Conflict, model: type[pw.Model] | None, current: Any, actor: Actor) -> None:
     if not c.replica_decidable:
         raise ValidationError(N_("{record}: the hub deleted what the replica changed, so only "
@@ -412,6 +437,9 @@ def _take_replica(c: Conflict, model: type[pw.Model] | None, current: Any, actor
         records.set_setting(c.ref, value, actor, expected_version=current.version)
         return
     table = c.child_table
+    if table is not None and c.field.endswith("+"):  # a child row added to a deleted record
+        _add_child_back(c, children_by_table().get(table), actor)
+        return
     if table is not None:
         child_model = children_by_table().get(table)
         name = c.field_name
