@@ -5,7 +5,6 @@ again changes nothing; a sync killed between push and pull, run again, doubles n
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 import pytest
@@ -21,6 +20,7 @@ from itsmdesk.services.context import set_site
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.session import open_database
 from itsmdesk.services.sync import engine, ops
+from itsmdesk.services.sync.link import bound
 from itsmdesk.services.sync.replica import create_replica, status
 
 
@@ -39,17 +39,9 @@ def hub(db):
     set_site("")
 
 
-@contextlib.contextmanager
-def on(database, site: str = ""):
+def on(database, site: str = ""):  # noqa: ANN201 - a context manager
     """Work on ``database`` as a workstation of ``site`` for a while."""
-    saved = proxy.obj
-    proxy.initialize(database)
-    set_site(site)
-    try:
-        yield
-    finally:
-        proxy.initialize(saved)
-        set_site("")
+    return bound(database, site)
 
 
 def _make_replica(hub, tmp_path):

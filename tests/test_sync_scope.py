@@ -6,7 +6,6 @@ hub and a PostgreSQL hub (the ``db`` fixture)."""
 
 from __future__ import annotations
 
-import contextlib
 import subprocess
 import sys
 
@@ -24,6 +23,7 @@ from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.session import open_database
 from itsmdesk.services.sync import engine, scope
 from itsmdesk.services.sync.replica import create_replica, status
+from tests.test_sync_basic import on
 
 
 @pytest.fixture
@@ -60,18 +60,6 @@ def _any_class() -> str:
     from itsmdesk.models.cmdb import CIClass
 
     return CIClass.select(CIClass.name).order_by(CIClass.name).first().name
-
-
-@contextlib.contextmanager
-def on(database, site: str = ""):
-    saved = proxy.obj
-    proxy.initialize(database)
-    set_site(site)
-    try:
-        yield
-    finally:
-        proxy.initialize(saved)
-        set_site("")
 
 
 def _make(hub, tmp_path, spec: str = "site=OSL"):

@@ -23,7 +23,6 @@ starves the app's database threads).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import subprocess
@@ -67,19 +66,10 @@ def prepare(work: Path) -> dict[str, Any]:
     return _conflicts_and_ids(hub_url, f"sqlite:///{replica}")
 
 
-@contextlib.contextmanager
 def _on(database, site: str = ""):  # noqa: ANN001, ANN202 - a peewee database
-    from itsmdesk.models.base import db as proxy
-    from itsmdesk.services.context import current_site, set_site
+    from itsmdesk.services.sync.link import bound
 
-    saved, saved_site = proxy.obj, current_site()
-    proxy.initialize(database)
-    set_site(site)
-    try:
-        yield
-    finally:
-        proxy.initialize(saved)
-        set_site(saved_site)
+    return bound(database, site)
 
 
 def _conflicts_and_ids(hub_url: str, replica_url: str) -> dict[str, Any]:

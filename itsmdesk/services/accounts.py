@@ -245,7 +245,8 @@ def set_password(login: str, new_password: str, actor: Actor,
                 raise SignInError(N_("The old password is wrong."))
         elif not own or old_password is None:
             require(actor, "people.manage")
-        if _local() and _replica_site():
+        site = _replica_site() if _local() else ""
+        if site:
             # A replica's passwords are its own (the hub keeps its own, or PostgreSQL does):
             # set here only, no change for the sync to carry.  An administrator setting
             # someone's leaves a note in the person's history (it syncs as a note); one's own
@@ -256,7 +257,7 @@ def set_password(login: str, new_password: str, actor: Actor,
                                        replace=True)
             if not own:
                 records.note(Person, person.id, "password",
-                             f"(set on replica {_replica_site()})", actor)
+                             f"(set on replica {site})", actor)
         elif _local():
             records.update(Person, person.id, None, {"password_hash": hash_password(new_password)},
                            actor)

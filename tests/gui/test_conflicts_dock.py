@@ -6,7 +6,6 @@ completes."""
 
 from __future__ import annotations
 
-import contextlib
 import sqlite3
 
 import pytest
@@ -15,24 +14,13 @@ from PySide6.QtCore import Qt
 from itsmdesk.models.base import db as proxy
 from itsmdesk.models.incident import Incident
 from itsmdesk.services import people, replay
-from itsmdesk.services.context import current_site, set_site
+from itsmdesk.services.context import set_site
 from itsmdesk.services.servicedesk import incidents
 from itsmdesk.services.session import open_database
 from itsmdesk.services.sync import decide, engine
 from itsmdesk.services.sync.link import open_unbound
 from itsmdesk.services.sync.replica import create_replica, status
-
-
-@contextlib.contextmanager
-def on(database, site: str = ""):
-    saved, saved_site = proxy.obj, current_site()
-    proxy.initialize(database)
-    set_site(site)
-    try:
-        yield
-    finally:
-        proxy.initialize(saved)
-        set_site(saved_site)
+from tests.test_sync_basic import on
 
 
 @pytest.fixture

@@ -299,7 +299,6 @@ def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
     loses that link when it may be empty and is left out when it may not (the database
     dropped or emptied it, unjournalled, when that record went); a row that is there already
     stays."""
-    from itsmdesk.services.replay import _decode
 
     tables = {table: child for table, child in children_by_table().items()
               if child._meta.fields[child.PARENT].rel_model is model}
@@ -342,11 +341,8 @@ def _children_when_deleted(c: Conflict, model: type[pw.Model], deleted_id: int
         child = tables[table]
         wanted = []
         for wire in alive[table].values():
-            values = _decode(child, wire)
-            values[child.PARENT] = c.record_id
-            values = _still_linked(child, values)
-            if values is not None and not (
-                    child.select(child.id).where(child.id == values["id"]).exists()):
+            values = _child_values(child, wire, c.record_id)
+            if values is not None and not _is_there(child, values):
                 wanted.append(values)
         if wanted:
             out.append((child, wanted))
@@ -379,6 +375,21 @@ def _not_taken(c: Conflict) -> set[tuple[str, str, str]]:
     return skipped
 
 
+def _child_values(child: type[pw.Model], wire: dict[str, Any], record_id: Any
+                  ) -> dict[str, Any] | None:
+    """A journalled child row (its wire form) as values to add under ``record_id`` (None when
+    a record it must refer to is gone, see :func:`_still_linked`)."""
+    from itsmdesk.services.replay import _decode
+
+    values = _decode(child, wire)
+    values[child.PARENT] = record_id
+    return _still_linked(child, values)
+
+
+def _is_there(child: type[pw.Model], values: dict[str, Any]) -> bool:
+    return child.select(child.id).where(child.id == values["id"]).exists()
+
+
 def _still_linked(child: type[pw.Model], values: dict[str, Any]) -> dict[str, Any] | None:
     """``values`` with the keys to records gone since emptied (None when one may not be)."""
     for name, model_field in child._meta.fields.items():
@@ -398,7 +409,6 @@ def _add_child_back(c: Conflict, child_model: type[pw.Model] | None, actor: Acto
     """The child row the replica added to a record the hub deleted (``c.replica``: its wire
     row), added to the record that is back: through the write funnel, in the decision's
     batch."""
-    from itsmdesk.services.replay import _decode
 
     try:
         wire = json.loads(c.replica or "")
@@ -406,14 +416,12 @@ def _add_child_back(c: Conflict, child_model: type[pw.Model] | None, actor: Acto
         wire = None
     values = None
     if child_model is not None and isinstance(wire, dict) and "id" in wire:
-        values = _decode(child_model, wire)
-        values[child_model.PARENT] = c.record_id
-        values = _still_linked(child_model, values)
+        values = _child_values(child_model, wire, c.record_id)
     if values is None:
         raise ValidationError(N_("{record}: the row the replica added cannot be added back (it "
                                  "refers to something deleted since); keep the hub's side."),
                               record=_label(c))
-    if not child_model.select(child_model.id).where(child_model.id == values["id"]).exists():
+    if not _is_there(child_model, values):
         records.add_child(child_model, values, actor)  # (the decision's own batch: no check)
 
 

@@ -19,14 +19,22 @@ from itsmdesk.models.migrations import LATEST_VERSION, current_version
 
 
 @contextlib.contextmanager
-def bound(database: pw.Database) -> Iterator[pw.Database]:
-    """Point the models at ``database`` inside the block, then back where they were."""
-    saved = db.obj
+def bound(database: pw.Database, site: str | None = None) -> Iterator[pw.Database]:
+    """Point the models at ``database`` inside the block, then back where they were; with
+    ``site``, work as a workstation of that site meanwhile (its references, its journal rows'
+    site)."""
+    from itsmdesk.services.context import current_site, set_site
+
+    saved, saved_site = db.obj, current_site()
     db.initialize(database)
+    if site is not None:
+        set_site(site)
     try:
         yield database
     finally:
         db.initialize(saved)
+        if site is not None:
+            set_site(saved_site)
 
 
 def open_unbound(url: str) -> tuple[pw.Database, DbInfo]:
